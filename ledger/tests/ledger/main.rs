@@ -1,0 +1,14 @@
+//! Integration tests of scf-ledger, in one binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod cli;
+mod jcs;
+mod merkle;
+mod sig;
+mod support;
+mod tamper;
