@@ -229,8 +229,9 @@ pub fn generate(cfg: &SimConfig) -> Result<Sim, Violation> {
     let revoke_at = cfg.events / 3;
     let mut rotation_seq = None;
     let mut revocation_seq = None;
-    // Invoices that exist, and which of them are currently pledged.
-    let mut invoices: Vec<(AssetKey, bool)> = Vec::new();
+    // Registered invoices, split by whether they are pledged right now.
+    let mut free: Vec<AssetKey> = Vec::new();
+    let mut pledged: Vec<AssetKey> = Vec::new();
     while b.log.state().size() < cfg.events {
         let size = b.log.state().size();
         if rotation_seq.is_none() && size >= rotate_at && size > 1 {
@@ -275,13 +276,7 @@ pub fn generate(cfg: &SimConfig) -> Result<Sim, Violation> {
         let org = actor.org.clone();
         let roll = b.rng.below(100);
         let amount = format!("{}.{:02}", 1_000 + b.rng.below(5_000_000), b.rng.below(100));
-        let pledged: Vec<usize> = (0..invoices.len())
-            .filter(|&i| invoices.get(i).is_some_and(|x| x.1))
-            .collect();
-        let free: Vec<usize> = (0..invoices.len())
-            .filter(|&i| invoices.get(i).is_some_and(|x| !x.1))
-            .collect();
-        if roll < 35 || invoices.is_empty() {
+        if roll < 35 || (free.is_empty() && pledged.is_empty()) {
             let number = format!("{:08}", b.counter + 1);
             let seller = usccs.get(org_idx).cloned().unwrap_or_default();
             let key = AssetKey::invoice(&seller, &number)
@@ -294,18 +289,14 @@ pub fn generate(cfg: &SimConfig) -> Result<Sim, Violation> {
                 vec![AssetRef { key, op: AssetOp::Reference }],
                 json!({"seller_uscc": seller, "number": number, "amount": amount, "currency": "CNY"}),
             )?;
-            invoices.push((key, false));
+            free.push(key);
         } else if roll < 60 && !free.is_empty() {
-            let i = free
-                .get(
-                    usize::try_from(b.rng.below(u64::try_from(free.len()).unwrap_or(1)))
-                        .unwrap_or(0),
-                )
-                .copied()
-                .unwrap_or(0);
-            let Some(&(key, _)) = invoices.get(i) else {
+            let i =
+                usize::try_from(b.rng.below(u64::try_from(free.len()).unwrap_or(1))).unwrap_or(0);
+            if i >= free.len() {
                 continue;
-            };
+            }
+            let key = free.swap_remove(i);
             // Pledges are co-signed by a funder's actor from another org.
             let other = pick(&mut b.rng);
             let mut signers = vec![&actor.key];
@@ -323,20 +314,14 @@ pub fn generate(cfg: &SimConfig) -> Result<Sim, Violation> {
                 }],
                 json!({"advance": amount, "currency": "CNY"}),
             )?;
-            if let Some(x) = invoices.get_mut(i) {
-                x.1 = true;
-            }
+            pledged.push(key);
         } else if roll < 80 && !pledged.is_empty() {
-            let i = pledged
-                .get(
-                    usize::try_from(b.rng.below(u64::try_from(pledged.len()).unwrap_or(1)))
-                        .unwrap_or(0),
-                )
-                .copied()
+            let i = usize::try_from(b.rng.below(u64::try_from(pledged.len()).unwrap_or(1)))
                 .unwrap_or(0);
-            let Some(&(key, _)) = invoices.get(i) else {
+            if i >= pledged.len() {
                 continue;
-            };
+            }
+            let key = pledged.swap_remove(i);
             b.submit(
                 "finance.invoice.release",
                 &org,
@@ -348,9 +333,7 @@ pub fn generate(cfg: &SimConfig) -> Result<Sim, Violation> {
                 }],
                 json!({"repaid": amount, "currency": "CNY"}),
             )?;
-            if let Some(x) = invoices.get_mut(i) {
-                x.1 = false;
-            }
+            free.push(key);
         } else {
             let quantity = 1 + b.rng.below(900);
             let subject = format!("delivery {}", b.counter + 1);

@@ -12,3 +12,4 @@ mod merkle;
 mod sig;
 mod support;
 mod tamper;
+mod vectors;
