@@ -48,8 +48,9 @@ class Harness:
         self.failed = []
         self.counter = 0
         self.groups = {}
+        self.verbose = False
 
-    def case(self, group, name, data, trust=None, state=None, expect=None):
+    def case(self, group, name, data, trust=None, state=None, expect=None, ref_extra=()):
         """state: bytes of the saved checkpoint file, or None for no --state."""
         self.counter += 1
         path = os.path.join(self.work, "v%05d.jsonl" % self.counter)
@@ -63,12 +64,13 @@ class Harness:
         if state is not None:
             ref_state = path + ".ref-state"
             my_state = path + ".my-state"
-            for p in (ref_state, my_state):
-                with open(p, "wb") as f:
-                    f.write(state)
+            if state is not ABSENT:
+                for p in (ref_state, my_state):
+                    with open(p, "wb") as f:
+                        f.write(state)
             ref_args += ["--state", ref_state]
             my_args += ["--state", my_state]
-        rc, rrep, rerr = run_ref(self.ref, ref_args + [path])
+        rc, rrep, rerr = run_ref(self.ref, list(ref_extra) + ref_args + [path])
         mc, mrep = verify.run(my_args + [path])
         r_out, r_code = outcome(rc, rrep)
         m_out, m_code = outcome(mc, mrep)
@@ -77,6 +79,11 @@ class Harness:
         if ok and expect is not None and r_out[0] != expect:
             ok = False
             note = " (both disagree with the expected exit %d)" % expect
+        elif not ok and expect is not None:
+            note = " [SPEC reading expects exit %d]" % expect
+        if self.verbose:
+            print("  %-5s %-13s %-70s ref %-24s mine %-24s %s/%s" % (
+                "ok" if ok else "DIFF", group, name[:70], fmt(r_out), fmt(m_out), r_code, m_code))
         if ok and state is not None and rc == 0:
             with open(ref_state, "rb") as f:
                 rs = f.read()
@@ -98,6 +105,9 @@ class Harness:
             if p and os.path.exists(p):
                 os.unlink(p)
         return r_out, m_out
+
+
+ABSENT = object()
 
 
 def fmt(o):
@@ -156,15 +166,889 @@ def flip_positions(data, n_target=400, seed=1):
     return sorted(pos)
 
 
+# ---------------------------------------------------------------------------
+# (f) crafted ledgers: our own keys, so that single rules can be probed with
+# every signature valid (pure-Python RFC 8032 signing)
+# ---------------------------------------------------------------------------
+
+import datetime  # noqa: E402
+import hashlib  # noqa: E402
+
+V = verify
+
+
+def _encode_point(pt):
+    x, y, z, _ = pt
+    zi = pow(z, V.P - 2, V.P)
+    x, y = x * zi % V.P, y * zi % V.P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def _find_t8():
+    y = 2
+    while True:
+        pt = V.decode_point(y.to_bytes(32, "little"))
+        if pt is not None:
+            q = V._mul(V.L, pt)
+            if not V._is_identity(V._double(V._double(q))):
+                return q
+        y += 1
+
+
+T8 = _find_t8()
+
+
+class Signer:
+    def __init__(self, name, torsion_key=False):
+        seed = hashlib.sha256(name.encode()).digest()
+        h = hashlib.sha512(seed).digest()
+        a = int.from_bytes(h[:32], "little")
+        a &= (1 << 254) - 8
+        a |= 1 << 254
+        self.a, self.prefix = a, h[32:]
+        pt = V._base_mul(a)
+        if torsion_key:
+            pt = V._add(pt, T8)
+        self.pub = _encode_point(pt)
+        self.kid = V.key_id(self.pub)
+        self.hex = self.pub.hex()
+
+    def sign(self, msg, torsion=False, s_plus_l=False):
+        r = int.from_bytes(hashlib.sha512(self.prefix + msg).digest(), "little") % V.L
+        rp = V._base_mul(r)
+        if torsion:
+            rp = V._add(rp, T8)
+        rb = _encode_point(rp)
+        k = int.from_bytes(hashlib.sha512(rb + self.pub + msg).digest(), "little") % V.L
+        s = (r + k * self.a) % V.L
+        if s_plus_l:
+            s += V.L
+        return rb + s.to_bytes(32, "little")
+
+
+T0 = datetime.datetime(2026, 2, 1)
+
+
+def ts_us(us):
+    return (T0 + datetime.timedelta(microseconds=us)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Builder:
+    def __init__(self, origin="crafted.example/ledger"):
+        self.origin = origin
+        self.plat = Signer("platform-0")
+        self.genesis_key = self.plat
+        self.lines = [verify.HEADER]
+        self.n = 0
+        self.us = 0
+        self.ids = 0
+        self.chain = b"\0" * 32
+        self.tree = V.Merkle()
+        self.last_cp = 0
+
+    def now(self):
+        self.us += 1000
+        return ts_us(self.us)
+
+    def entry(self, typ, org, body, signers, assets=(), subject="s", intent_id=None, key_id=None,
+              time=None, client_time=None, intent_bytes=None, intent_patch=None, cosigner=None,
+              sig_opts=None, cosig_opts=None, line_patch=None):
+        t = time or self.now()
+        self.ids += 1
+        intent = {"assets": list(assets), "body": body, "client_time": client_time or t,
+                  "id": intent_id or "i-%05d" % self.ids, "key_id": key_id or signers[0].kid,
+                  "org": org, "schema": 1, "subject": subject, "type": typ}
+        if intent_patch:
+            intent_patch(intent)
+        ib = intent_bytes(intent) if intent_bytes else V.jcs(intent)
+        msg = b"scf-ledger/v1/intent\n" + ib
+        sig_opts = sig_opts or {}
+        sigs = [{"key_id": s.kid, "sig": s.sign(msg, **sig_opts.get(i, {})).hex()} for i, s in enumerate(signers)]
+        e = {"intent": ib.decode("utf-8"), "seq": self.n, "sigs": sigs, "time": t}
+        unsigned = V.jcs(e)
+        cs = cosigner or self.plat
+        e["cosig"] = cs.sign(b"scf-ledger/v1/cosig\n" + self.origin.encode() + b"\n" + unsigned,
+                             **(cosig_opts or {})).hex()
+        line = V.jcs(e)
+        if line_patch:
+            line = line_patch(line)
+        self.lines.append(line)
+        leaf = V.leaf_hash(line)
+        self.chain = V.chain_hash(self.chain, leaf)
+        self.tree.append(leaf)
+        self.n += 1
+        return len(self.lines)
+
+    def make_checkpoint(self, signer=None, time=None, patch=None, sig_opts=None):
+        s = signer or self.plat
+        cp = {"chain": self.chain.hex(), "key_id": s.kid, "origin": self.origin, "prev_size": self.last_cp,
+              "root": self.tree.root().hex(), "size": self.n, "time": time or self.now()}
+        if patch:
+            patch(cp)
+        cp["sig"] = s.sign(b"scf-ledger/v1/checkpoint\n" + V.jcs(cp), **(sig_opts or {})).hex()
+        return V.jcs(cp)
+
+    def checkpoint(self, **kw):
+        line = self.make_checkpoint(**kw)
+        self.lines.append(line)
+        self.last_cp = json.loads(line)["size"]
+        return len(self.lines)
+
+    def genesis(self, body_extra=None, **kw):
+        body = {"origin": self.origin, "platform_key": self.plat.hex}
+        body.update(body_extra or {})
+        return self.entry("ledger.genesis", "platform-operator", body, [self.plat], intent_id="genesis",
+                          subject=self.origin, **kw)
+
+    def rotate(self, new, signers=None, body_extra=None, **kw):
+        body = {"new_key": new.hex}
+        body.update(body_extra or {})
+        ln = self.entry("ledger.rotate_platform_key", "platform-operator", body,
+                        signers or [self.plat, new], **kw)
+        self.plat = new
+        return ln
+
+    def add(self, k, org, by=(), **kw):
+        signers = list(by) if by else [k]
+        return self.entry("key.add", org, {"public_key": k.hex, "role": "maker"}, signers, **kw)
+
+    def data(self):
+        return b"".join(l + b"\n" for l in self.lines)
+
+    def trust_root(self):
+        return json.dumps({"origin": self.origin, "platform_key": self.genesis_key.hex}).encode()
+
+
+A1, A2, A3, B1, B2 = (Signer(n) for n in ("a1", "a2", "a3", "b1", "b2"))
+P1 = Signer("platform-1")
+
+
+def prelude():
+    b = Builder()
+    b.genesis()
+    b.add(A1, "org-a")
+    b.add(A2, "org-a")
+    b.add(B1, "org-b")
+    return b
+
+
+def biz(b, signers, org="org-a", typ="trade.invoice.register", body=None, **kw):
+    return b.entry(typ, org, body if body is not None else {"amount": "1.00"}, signers, **kw)
+
+
+def nest(j):
+    v = []
+    for _ in range(j - 1):
+        v = [v]
+    return v
+
+
+def crafted_scenarios():
+    """Yields (name, builder-or-bytes, expected exit per our SPEC reading, options)."""
+    out = []
+
+    def sc(name, expect, **opt):
+        def deco(fn):
+            out.append((name, fn, expect, opt))
+            return fn
+        return deco
+
+    # --- baseline and Ed25519 ---
+    @sc("baseline (genesis, adds, business, rotation, revoke, checkpoints)", 0)
+    def _(b):
+        biz(b, [A1])
+        b.checkpoint()
+        b.rotate(P1)
+        b.checkpoint()
+        biz(b, [A1, B1])
+        b.entry("key.revoke", "org-a", {"key_id": A2.kid}, [A2])
+
+    for strict in (False, True):
+        extra = ("--strict",) if strict else ()
+        tag = " [ref --strict]" if strict else ""
+
+        @sc("torsion component in R of an actor signature (cofactored: valid)" + tag, 0, ref_extra=extra)
+        def _(b):
+            biz(b, [A1], sig_opts={0: {"torsion": True}})
+
+        @sc("torsion component in R of a co-signer signature" + tag, 0, ref_extra=extra)
+        def _(b):
+            biz(b, [A1, B1], sig_opts={1: {"torsion": True}})
+
+        @sc("torsion component in R of a cosig" + tag, 0, ref_extra=extra)
+        def _(b):
+            biz(b, [A1], cosig_opts={"torsion": True})
+
+        @sc("torsion component in R of a checkpoint signature" + tag, 0, ref_extra=extra)
+        def _(b):
+            biz(b, [A1])
+            b.checkpoint(sig_opts={"torsion": True})
+
+        @sc("torsion R in 5 signatures of one batch" + tag, 0, ref_extra=extra)
+        def _(b):
+            for _i in range(5):
+                biz(b, [A1], sig_opts={0: {"torsion": True}}, cosig_opts={"torsion": True})
+
+        @sc("S + L (non-canonical S) in an actor signature" + tag, 1, ref_extra=extra)
+        def _(b):
+            biz(b, [A1], sig_opts={0: {"s_plus_l": True}})
+
+    @sc("genesis signature with torsion R", 0)
+    def _(b):
+        pass  # handled specially below
+    out.pop()
+
+    @sc("key.add of a key with a torsion component (not in prime-order subgroup)", 1)
+    def _(b):
+        b.add(Signer("tk", torsion_key=True), "org-a")
+
+    @sc("key.add of a small-order key", 1)
+    def _(b):
+        class S8:
+            pub = _encode_point(T8)
+            kid = V.key_id(pub)
+            hex = pub.hex()
+
+            def sign(self, msg, **kw):
+                return b"\x01" + b"\0" * 63
+        b.add(S8(), "org-a")
+
+    # --- intent fields ---
+    @sc("subject of 256 x U+00E9 (512 bytes)", 0)
+    def _(b):
+        biz(b, [A1], subject="\u00e9" * 256)
+
+    @sc("subject of 129 x U+1F600 (129 code points, 258 UTF-16 units)", 0)
+    def _(b):
+        biz(b, [A1], subject="\U0001F600" * 129)
+
+    @sc("subject of 256 x U+1F600 (256 code points, 512 UTF-16 units)", 0)
+    def _(b):
+        biz(b, [A1], subject="\U0001F600" * 256)
+
+    @sc("subject of 257 ASCII characters", 1)
+    def _(b):
+        biz(b, [A1], subject="x" * 257)
+
+    @sc("intent of exactly 65536 bytes", 0)
+    def _(b):
+        def pad(i):
+            base = len(V.jcs(dict(i, body={"p": ""})))
+            i["body"] = {"p": "x" * (65536 - base)}
+        biz(b, [A1], intent_patch=pad)
+
+    @sc("intent of 65537 bytes", 1)
+    def _(b):
+        def pad(i):
+            base = len(V.jcs(dict(i, body={"p": ""})))
+            i["body"] = {"p": "x" * (65537 - base)}
+        biz(b, [A1], intent_patch=pad)
+
+    @sc("schema 2", 1)
+    def _(b):
+        biz(b, [A1], intent_patch=lambda i: i.update(schema=2))
+
+    @sc("intent id of 64 characters, org with . _ : -", 0)
+    def _(b):
+        b.add(A3, "o.r_g:x-1")
+        biz(b, [A3], org="o.r_g:x-1", intent_id="A" * 64)
+
+    @sc("intent id of 65 characters", 1)
+    def _(b):
+        biz(b, [A1], intent_id="A" * 65)
+
+    @sc("intent id with '/'", 1)
+    def _(b):
+        biz(b, [A1], intent_id="a/b")
+
+    # --- canonical JSON inside the intent ---
+    @sc("body numbers 1e+21, 0.1, 1.5e-7, -0.5, 1.2345678901234568e+20, 100", 0)
+    def _(b):
+        biz(b, [A1], body={"a": 1e21, "b": 0.1, "c": 1.5e-7, "d": -0.5, "e": 1.2345678901234568e+20, "f": 100})
+
+    @sc("body number 9007199254740993 (not an IEEE double)", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"n": 0})).replace(b'"n":0', b'"n":9007199254740993'))
+
+    @sc("body number 1000000000000000000000 (ES form is 1e+21)", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"n": 0})).replace(b'"n":0', b'"n":1000000000000000000000'))
+
+    @sc("body number 1e400 (overflow)", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"n": 0})).replace(b'"n":0', b'"n":1e400'))
+
+    @sc("body number 1.0", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"n": 0})).replace(b'"n":0', b'"n":1.0'))
+
+    @sc("body number -0", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"n": 0})).replace(b'"n":0', b'"n":-0'))
+
+    @sc("body keys U+1F600 before U+E000 (UTF-16 order)", 0)
+    def _(b):
+        biz(b, [A1], body={"\ue000": 1, "\U0001F600": 2})
+
+    @sc("body keys U+E000 before U+1F600 (code-point order)", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"k": 0})).replace(
+            b'{"k":0}', '{"\ue000":1,"\U0001F600":2}'.encode()))
+
+    @sc("body strings: raw U+007F, U+2028, '/', escaped \\u001f", 0)
+    def _(b):
+        biz(b, [A1], body={"s": "\x7f\u2028/\x1f"})
+
+    @sc("body string with escaped \\/", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"s": "/"})).replace(b'"/"', b'"\\/"'))
+
+    @sc("body string with \\u00e9 escaped", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"s": "\u00e9"})).replace(
+            "\u00e9".encode(), b"\\u00e9"))
+
+    @sc("body string with uppercase \\u001F", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"s": "\x1f"})).replace(b"\\u001f", b"\\u001F"))
+
+    @sc("body string with a lone surrogate \\ud800", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"s": "X"})).replace(b'"X"', b'"\\ud800"'))
+
+    @sc("body with duplicate member names", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"k": 0})).replace(b'{"k":0}', b'{"k":0,"k":0}'))
+
+    @sc("intent nesting depth 128", 0)
+    def _(b):
+        biz(b, [A1], body={"x": nest(126)})
+
+    @sc("intent nesting depth 129 (MAY be rejected)", 1)
+    def _(b):
+        biz(b, [A1], body={"x": nest(127)})
+
+    @sc("intent nesting depth 1000", 1)
+    def _(b):
+        biz(b, [A1], intent_bytes=lambda i: V.jcs(dict(i, body={"x": 0})).replace(
+            b'"x":0', b'"x":' + b"[" * 998 + b"]" * 998))
+
+    # --- timestamps ---
+    @sc("entry times with 1 and 9 fractional digits, client_time without fraction", 0)
+    def _(b):
+        biz(b, [A1], time="2026-02-01T00:00:00.5Z", client_time="2026-02-01T00:00:00Z")
+        biz(b, [A1], time="2026-02-01T00:00:00.500000001Z")
+        b.us = 600000
+
+    @sc("entry time equal to the previous", 0)
+    def _(b):
+        t = b.now()
+        biz(b, [A1], time=t)
+        biz(b, [A1], time=t)
+
+    @sc("entry time 1 ns before the previous (9 digits)", 1)
+    def _(b):
+        biz(b, [A1], time="2026-02-01T00:00:00.500000001Z")
+        biz(b, [A1], time="2026-02-01T00:00:00.500000000Z")
+
+    @sc("client_time 2028-02-29", 0)
+    def _(b):
+        biz(b, [A1], client_time="2028-02-29T12:00:00Z")
+
+    @sc("client_time 2100-02-29", 1)
+    def _(b):
+        biz(b, [A1], client_time="2100-02-29T12:00:00Z")
+
+    @sc("client_time 24:00:00", 1)
+    def _(b):
+        biz(b, [A1], client_time="2026-01-01T24:00:00Z")
+
+    @sc("client_time leap second :60", 1)
+    def _(b):
+        biz(b, [A1], client_time="2016-12-31T23:59:60Z")
+
+    @sc("client_time lowercase z", 1)
+    def _(b):
+        biz(b, [A1], client_time="2026-01-01T00:00:00z")
+
+    @sc("client_time with 10 fractional digits", 1)
+    def _(b):
+        biz(b, [A1], client_time="2026-01-01T00:00:00.0000000001Z")
+
+    @sc("client_time year 0000 (proleptic Gregorian)", 0)
+    def _(b):
+        biz(b, [A1], client_time="0000-01-01T00:00:00Z")
+
+    @sc("client_time +00:00 offset", 1)
+    def _(b):
+        biz(b, [A1], client_time="2026-01-01T00:00:00+00:00")
+
+    # --- genesis and rotation ---
+    @sc("genesis body with an extra member", 0, custom_genesis={"body_extra": {"note": "x"}})
+    def _(b):
+        pass
+
+    @sc("genesis intent encumbers an asset", 0, custom_genesis={"assets": [{"key": "ab" * 32, "op": "encumber"}]})
+    def _(b):
+        pass
+
+    @sc("genesis origin of 128 characters", 0, origin="o" * 128, trust=False)
+    def _(b):
+        pass
+
+    @sc("genesis origin of 129 characters (no trust root)", 1, origin="o" * 129, trust=False)
+    def _(b):
+        pass
+
+    @sc("genesis origin with a space (no trust root)", 1, origin="a b", trust=False)
+    def _(b):
+        pass
+
+    @sc("rotation body with an extra member", 0)
+    def _(b):
+        b.rotate(P1, body_extra={"reason": "scheduled"})
+
+    @sc("checkpoint after rotation signed by the old key", 1)
+    def _(b):
+        old = b.plat
+        b.rotate(P1)
+        b.checkpoint(signer=old)
+
+    @sc("entry after rotation countersigned by the old key", 1)
+    def _(b):
+        old = b.plat
+        b.rotate(P1)
+        biz(b, [A1], cosigner=old)
+
+    @sc("rotation signed [new, current]", 1)
+    def _(b):
+        old = b.plat
+        b.rotate(P1, signers=[P1, old], key_id=old.kid)
+
+    @sc("rotation to a key known as an actor", 1)
+    def _(b):
+        b.rotate(A1)
+
+    @sc("second rotation signed by the retired key", 1)
+    def _(b):
+        old = b.plat
+        b.rotate(P1)
+        b.plat = old
+        b.rotate(Signer("platform-2"), cosigner=P1)
+
+    @sc("rotation then checkpoint then another rotation", 0)
+    def _(b):
+        b.rotate(P1)
+        b.checkpoint()
+        b.rotate(Signer("platform-2"))
+
+    # --- key.add ---
+    @sc("key.add signed [K, actor of another org]", 0)
+    def _(b):
+        b.add(A3, "org-a", by=[A3, B1])
+
+    @sc("key.add signed [actor of another org, K]", 1)
+    def _(b):
+        b.add(A3, "org-a", by=[B1, A3])
+
+    @sc("key.add signed [actor of same org, K]", 0)
+    def _(b):
+        b.add(A3, "org-a", by=[A1, A3])
+
+    @sc("key.add signed [actor of same org] only (no proof of possession)", 1)
+    def _(b):
+        b.add(A3, "org-a", by=[A1])
+
+    @sc("key.add signed [platform key, K]", 1)
+    def _(b):
+        b.add(A3, "platform-operator", by=[b.plat, A3])
+
+    @sc("key.add signed [K, platform key]", 1)
+    def _(b):
+        b.add(A3, "org-a", by=[A3, b.plat])
+
+    @sc("key.add of an existing actor key", 1)
+    def _(b):
+        b.add(A1, "org-a")
+
+    @sc("key.add of the platform key", 1)
+    def _(b):
+        b.add(b.plat, "org-a")
+
+    @sc("key.add body with extra members", 0)
+    def _(b):
+        b.entry("key.add", "org-a", {"public_key": A3.hex, "role": "x", "extra": [1, 2]}, [A3])
+
+    @sc("key.add signed [K, revoked actor]", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": A2.kid}, [A1])
+        b.add(A3, "org-a", by=[A3, A2])
+
+    # --- key.revoke ---
+    @sc("key.revoke signed by the revoked key itself", 0)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": A2.kid}, [A2])
+
+    @sc("revoked key signs afterwards", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": A2.kid}, [A1])
+        biz(b, [A2])
+
+    @sc("revoked key as a co-signer afterwards", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": A2.kid}, [A1])
+        biz(b, [A1, A2])
+
+    @sc("key.revoke of another org's key", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": B1.kid}, [A1])
+
+    @sc("key.revoke of the platform key", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": b.plat.kid}, [A1])
+
+    @sc("key.revoke of an already revoked key", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": A2.kid}, [A1])
+        b.entry("key.revoke", "org-a", {"key_id": A2.kid}, [A1])
+
+    @sc("key.revoke of an unknown key", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": A3.kid}, [A1])
+
+    @sc("key.revoke without body.key_id", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"reason": "x"}, [A1])
+
+    @sc("re-adding a revoked key", 1)
+    def _(b):
+        b.entry("key.revoke", "org-a", {"key_id": A2.kid}, [A1])
+        b.add(A2, "org-a")
+
+    # --- business events and types ---
+    @sc("business event co-signed by another org", 0)
+    def _(b):
+        biz(b, [A1, B1])
+
+    @sc("business event, actor of another org", 1)
+    def _(b):
+        biz(b, [B1, A1], org="org-a")
+
+    @sc("business event signed by the platform key", 1)
+    def _(b):
+        biz(b, [b.plat], org="platform-operator")
+
+    @sc("business event co-signed by the platform key", 1)
+    def _(b):
+        biz(b, [A1, b.plat])
+
+    @sc("business event by an unknown key", 1)
+    def _(b):
+        biz(b, [A3])
+
+    @sc("16 signatures", 0)
+    def _(b):
+        ks = [Signer("m%d" % i) for i in range(15)]
+        for k in ks:
+            b.add(k, "org-m")
+        biz(b, ks + [A1], org="org-m")
+
+    for typ, exp in (("ledger.foo", 1), ("key.rotate", 1), ("keys.add", 0), ("a.b", 0), ("ledger", 1),
+                     ("Trade.x", 1), ("a." + "b" * 62, 0), ("a." + "b" * 63, 1), ("a..b", 1),
+                     ("a.b_", 0), ("a.1b", 1), ("ledger.genesis", 1), ("ledgers.genesis", 0)):
+        @sc("event type %r" % typ, exp)
+        def _(b, typ=typ):
+            biz(b, [A1], typ=typ)
+
+    # --- invariants, idempotency ---
+    K1, K2 = "11" * 32, "22" * 32
+
+    @sc("encumber twice", 1)
+    def _(b):
+        biz(b, [A1], assets=[{"key": K1, "op": "encumber"}])
+        biz(b, [B1], org="org-b", assets=[{"key": K1, "op": "encumber"}])
+
+    @sc("release of a key never encumbered", 1)
+    def _(b):
+        biz(b, [A1], assets=[{"key": K1, "op": "release"}])
+
+    @sc("encumber, reference, release by another org, encumber again", 0)
+    def _(b):
+        biz(b, [A1], assets=[{"key": K1, "op": "encumber"}, {"key": K2, "op": "reference"}])
+        biz(b, [A1], assets=[{"key": K1, "op": "reference"}])
+        biz(b, [B1], org="org-b", assets=[{"key": K1, "op": "release"}])
+        biz(b, [B1], org="org-b", assets=[{"key": K1, "op": "encumber"}])
+
+    @sc("invariant fails on an entry that also fails nothing else but its effect must not apply", 1)
+    def _(b):
+        biz(b, [A1], assets=[{"key": K1, "op": "encumber"}, {"key": K2, "op": "release"}])
+
+    @sc("64 assets", 0)
+    def _(b):
+        biz(b, [A1], assets=[{"key": "%064x" % i, "op": "reference"} for i in range(64)])
+
+    @sc("65 assets", 1)
+    def _(b):
+        biz(b, [A1], assets=[{"key": "%064x" % i, "op": "reference"} for i in range(65)])
+
+    @sc("asset keys descending", 1)
+    def _(b):
+        biz(b, [A1], assets=[{"key": K2, "op": "reference"}, {"key": K1, "op": "reference"}])
+
+    @sc("duplicate (org, id)", 1)
+    def _(b):
+        biz(b, [A1], intent_id="dup")
+        biz(b, [A2], intent_id="dup")
+
+    @sc("same id in two orgs", 0)
+    def _(b):
+        biz(b, [A1], intent_id="dup")
+        biz(b, [B1], org="org-b", intent_id="dup")
+
+    @sc("reuse of the genesis id by the operator org in a rotation", 1)
+    def _(b):
+        b.rotate(P1, intent_id="genesis")
+
+    # --- checkpoints ---
+    @sc("checkpoint time equal to the last entry's", 0)
+    def _(b):
+        t = b.now()
+        biz(b, [A1], time=t)
+        b.checkpoint(time=t)
+
+    @sc("checkpoint time 1 us before the last entry's", 1)
+    def _(b):
+        biz(b, [A1], time=ts_us(50000))
+        b.checkpoint(time=ts_us(49999))
+
+    @sc("entry earlier than the previous checkpoint, next checkpoint later", 0)
+    def _(b):
+        biz(b, [A1], time=ts_us(10000))
+        b.checkpoint(time=ts_us(20000))
+        biz(b, [A1], time=ts_us(15000))
+        b.checkpoint(time=ts_us(25000))
+
+    @sc("checkpoint earlier than the previous checkpoint (but after its entries)", 1)
+    def _(b):
+        biz(b, [A1], time=ts_us(10000))
+        b.checkpoint(time=ts_us(20000))
+        biz(b, [A1], time=ts_us(15000))
+        b.checkpoint(time=ts_us(16000))
+
+    @sc("validly signed checkpoint with wrong prev_size", 1)
+    def _(b):
+        biz(b, [A1])
+        b.checkpoint()
+        biz(b, [A1])
+        b.checkpoint(patch=lambda c: c.update(prev_size=1))
+
+    @sc("validly signed checkpoint with wrong root (fork evidence)", 1)
+    def _(b):
+        biz(b, [A1])
+        b.checkpoint(patch=lambda c: c.update(root="00" * 32))
+
+    @sc("validly signed checkpoint with another origin", 1)
+    def _(b):
+        biz(b, [A1])
+        b.checkpoint(patch=lambda c: c.update(origin="other"))
+
+    for t in ("2026-02-01T00:00:01Z", "2026-02-01T00:00:01.5Z", "2026-02-01T00:00:01.123456789Z"):
+        @sc("checkpoint time %s (not 6 fractional digits)" % t, 0)
+        def _(b, t=t):
+            biz(b, [A1])
+            b.checkpoint(time=t)
+
+    @sc("checkpoint with an extra member", 1)
+    def _(b):
+        biz(b, [A1])
+        b.checkpoint(patch=lambda c: c.update(extra=1))
+
+    return out
+
+
+def build(name, fn, opt):
+    origin = opt.get("origin", "crafted.example/ledger")
+    b = Builder(origin)
+    g = opt.get("custom_genesis")
+    if g:
+        body = {"origin": origin, "platform_key": b.plat.hex}
+        body.update(g.get("body_extra", {}))
+        b.entry("ledger.genesis", "platform-operator", body, [b.plat], intent_id="genesis",
+                subject=origin, assets=g.get("assets", ()))
+        b.add(A1, "org-a")
+        b.add(A2, "org-a")
+        b.add(B1, "org-b")
+    else:
+        b.genesis()
+        b.add(A1, "org-a")
+        b.add(A2, "org-a")
+        b.add(B1, "org-b")
+    fn(b)
+    if not b.lines[-1].startswith(b'{"chain":'):
+        b.checkpoint()
+    return b
+
+
+def crafted(h, work):
+    trust_path = os.path.join(work, "crafted-root.json")
+    for name, fn, expect, opt in crafted_scenarios():
+        b = build(name, fn, opt)
+        with open(trust_path, "wb") as f:
+            f.write(b.trust_root())
+        h.case("f-crafted", name, b.data(), trust_path if opt.get("trust", True) else None,
+               expect=expect, ref_extra=opt.get("ref_extra", ()))
+
+    # genesis signature with torsion R
+    b = Builder()
+    b.genesis(sig_opts={0: {"torsion": True}})
+    b.add(A1, "org-a")
+    b.checkpoint()
+    with open(trust_path, "wb") as f:
+        f.write(b.trust_root())
+    h.case("f-crafted", "genesis signature with torsion R", b.data(), trust_path, expect=0)
+
+    # --- structure of the export and usability ---
+    base = prelude()
+    biz(base, [A1])
+    base.checkpoint()
+    data = base.data()
+    with open(trust_path, "wb") as f:
+        f.write(base.trust_root())
+    lines = data.split(b"\n")[:-1]
+    hdr = verify.HEADER + b"\n"
+    S = [
+        ("header only", hdr, None),
+        ("header only, no newline", verify.HEADER, None),
+        ("header + genesis, no checkpoint", hdr + lines[1] + b"\n", None),
+        ("header + {}", hdr + b"{}\n", None),
+        ("header + empty line + rest", hdr + b"\n" + b"".join(l + b"\n" for l in lines[1:]), None),
+        ("empty line at the end", data + b"\n", None),
+        ("no final newline", data[:-1], None),
+        ("CRLF line endings", data.replace(b"\n", b"\r\n"), None),
+        ("UTF-8 BOM before the header", b"\xef\xbb\xbf" + data, None),
+        ("header with a space", data.replace(b'"format":"scf', b'"format": "scf', 1), None),
+        ("15 garbage lines then the export", b"garbage\n" * 15 + data, None),
+        ("16 garbage lines then the export", b"garbage\n" * 16 + data, 2),
+        ("garbage line then a non-canonical but well-typed entry",
+         b"garbage\n" + lines[1].replace(b'"seq":0', b'"seq": 0') + b"\n", None),
+        ("garbage line then an entry with an extra member",
+         b"garbage\n" + lines[1].replace(b'"seq":0', b'"seq":0,"x":1') + b"\n", None),
+        ("garbage line then an entry with uppercase hex",
+         b"garbage\n" + lines[1].replace(b'"cosig":"', b'"cosig":"A', 1).replace(b'","intent"', b'","intent"', 1), None),
+        ("garbage line then a checkpoint", b"garbage\n" + lines[-1] + b"\n", None),
+        ("16 lines of a valid header-less entry stream", b"".join(l + b"\n" for l in lines[1:17]), None),
+        ("first 16 lines are entries of a JSON object without seq/size",
+         b'{"a":1}\n' * 16 + data, 2),
+        ("header twice at the top", hdr + data, None),
+        ("line of 1.5 MiB garbage in the middle",
+         b"".join(l + b"\n" for l in lines[:3]) + b"x" * (3 << 19) + b"\n" + b"".join(l + b"\n" for l in lines[3:]),
+         None),
+    ]
+    for name, d, exp in S:
+        h.case("g-structure", name, d, trust_path, expect=exp)
+
+    # --- trust roots ---
+    good = json.loads(base.trust_root())
+    variants = [
+        ("pretty-printed", json.dumps(good, indent=2).encode(), 0),
+        ("extra member", json.dumps(dict(good, note="x")).encode(), None),
+        ("uppercase platform_key", json.dumps(dict(good, platform_key=good["platform_key"].upper())).encode(), None),
+        ("missing origin", json.dumps({"platform_key": good["platform_key"]}).encode(), 2),
+        ("not JSON", b"origin=x", 2),
+        ("empty file", b"", 2),
+        ("other origin", json.dumps(dict(good, origin="other")).encode(), 1),
+        ("other platform key", json.dumps(dict(good, platform_key=A1.hex)).encode(), 1),
+        ("duplicate member", b'{"origin":"x","origin":%s,"platform_key":"%s"}' % (
+            json.dumps(good["origin"]).encode(), good["platform_key"].encode()), None),
+        ("origin not a valid origin (space) but matching nothing", json.dumps(dict(good, origin="a b")).encode(), None),
+        ("trailing garbage after the object", base.trust_root() + b" x", 2),
+        ("array", b"[]", 2),
+    ]
+    for name, tr, exp in variants:
+        p = os.path.join(work, "tr-variant.json")
+        with open(p, "wb") as f:
+            f.write(tr)
+        h.case("h-trust-root", name, data, p, expect=exp)
+
+    # --- saved checkpoints (state) on a crafted ledger with a rotation ---
+    b = prelude()
+    biz(b, [A1])                       # seq 4
+    cp5 = b.make_checkpoint()          # size 5, not in the export
+    cp5_old_other_root = b.make_checkpoint(patch=lambda c: c.update(root="00" * 32))
+    cp5_bad_sig = cp5.replace(b'"sig":"', b'"sig":"00', 1)
+    cp5_bad_sig = cp5_bad_sig[:cp5_bad_sig.find(b'"sig":"') + 7 + 128] + cp5_bad_sig[cp5_bad_sig.find(b'"sig":"') + 7 + 130:]
+    cp5_wrong_both = b.make_checkpoint(patch=lambda c: c.update(root="00" * 32)).replace(b'"sig":"', b'"sig":"1', 1)
+    cp5_wrong_both = cp5_wrong_both[:cp5_wrong_both.find(b'"sig":"') + 7 + 128] + cp5_wrong_both[cp5_wrong_both.find(b'"sig":"') + 7 + 129:]
+    cp5_other_origin = b.make_checkpoint(patch=lambda c: c.update(origin="other.origin"))
+    cp5_odd_prev = b.make_checkpoint(patch=lambda c: c.update(prev_size=3, time="2000-01-01T00:00:00Z"))
+    cp5_prev3 = b.make_checkpoint(patch=lambda c: c.update(prev_size=3))
+    cp5_nofrac = b.make_checkpoint(patch=lambda c: c.update(time="2026-02-01T00:00:01Z"))
+    cp0 = b.make_checkpoint(patch=lambda c: c.update(size=0))
+    old = b.plat
+    b.rotate(P1)                       # seq 5: rotation; size 6 needs the new key
+    cp6_new = b.make_checkpoint()
+    cp6_old = b.make_checkpoint(signer=old)
+    b.checkpoint()
+    biz(b, [A1])                       # seq 6
+    cp7_fork = b.make_checkpoint(patch=lambda c: c.update(chain="00" * 32))
+    biz(b, [A1])                       # seq 7
+    b.checkpoint()
+    sdata = b.data()
+    with open(trust_path, "wb") as f:
+        f.write(b.trust_root())
+    states = [
+        ("saved size 5 (no such line in the export), consistent", cp5 + b"\n", 0),
+        ("saved size 5 without trailing newline", cp5, 0),
+        ("saved size 5 with CRLF", cp5 + b"\r\n", None),
+        ("saved size 5 pretty-printed", json.dumps(json.loads(cp5), indent=1).encode(), None),
+        ("saved size 5, validly signed, wrong root -> fork", cp5_old_other_root + b"\n", 1),
+        ("saved size 5, bad signature", cp5_bad_sig + b"\n", 2),
+        ("saved size 5, wrong root and bad signature", cp5_wrong_both + b"\n", None),
+        ("saved size 5, other origin, validly signed", cp5_other_origin + b"\n", 2),
+        ("saved size 5, odd prev_size and time, validly signed", cp5_odd_prev + b"\n", 0),
+        ("saved size 5, prev_size 3, validly signed", cp5_prev3 + b"\n", 0),
+        ("saved size 5, time without fraction, validly signed", cp5_nofrac + b"\n", 0),
+        ("saved size 0 (validly signed)", cp0 + b"\n", None),
+        ("state path given, file absent (written on success)", ABSENT, 0),
+        ("saved size 6 signed by the new key (after rotation at 5)", cp6_new + b"\n", 0),
+        ("saved size 6 signed by the old key", cp6_old + b"\n", 2),
+        ("saved size 7, validly signed, wrong chain -> fork", cp7_fork + b"\n", 1),
+        ("empty state file", b"", None),
+        ("state file with two checkpoint lines", cp5 + b"\n" + cp6_new + b"\n", None),
+    ]
+    for name, st, exp in states:
+        h.case("i-state", name, sdata, trust_path, state=st, expect=exp)
+    # fork at an entry that is itself defective: the defect comes first
+    lines = sdata.split(b"\n")[:-1]
+    i5 = 5  # line index of seq 4 (header is 0)
+    bad = bytearray(lines[i5])
+    k = bad.find(b'"cosig":"') + 9
+    bad[k] ^= 1 if bad[k] != ord("f") else 3
+    ls = list(lines)
+    ls[i5] = bytes(bad)
+    h.case("i-state", "saved size 5 (fork) but entry seq 4 has a bad cosig", b"".join(l + b"\n" for l in ls),
+           trust_path, state=cp5_old_other_root + b"\n", expect=1)
+    # truncated export that also lacks its final checkpoint
+    h.case("i-state", "cut before the final checkpoint, state = size 8",
+           b"".join(l + b"\n" for l in lines[:-1]), trust_path, state=lines[-1] + b"\n", expect=1)
+    # state checkpoint size equal to n, export without checkpoint at that size
+    h.case("i-state", "state = final checkpoint, export = the same", sdata, trust_path, state=lines[-1] + b"\n",
+           expect=0)
+
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default="/tmp/spec-check-bin")
     ap.add_argument("--flips", type=int, default=400)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-crafted", action="store_true", help="only the (a)-(e) comparisons")
+    ap.add_argument("--verbose", action="store_true", help="print every case")
     args = ap.parse_args()
     t0 = time.time()
     work = tempfile.mkdtemp(prefix="spec-check-compare-")
     h = Harness(args.bin, work)
+    h.verbose = args.verbose
     small = open(os.path.join(args.bin, "small.jsonl"), "rb").read()
     small_root = os.path.join(args.bin, "root.json")
 
@@ -247,6 +1131,10 @@ def main():
         h.passed += 1
     else:
         h.failed.append("[cli] verify.py subprocess with --state: rc=%d out=%r" % (p.returncode, p.stdout[:200]))
+
+    # (f)-(i) crafted ledgers, export structure, trust roots, state files
+    if not args.no_crafted:
+        crafted(h, work)
 
     # (e) garbage
     rng = random.Random(42)

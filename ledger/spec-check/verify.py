@@ -325,7 +325,10 @@ def _jcs(v, out):
 
 def jcs(v):
     out = []
-    _jcs(v, out)
+    try:
+        _jcs(v, out)
+    except RecursionError:
+        raise JSONError("nesting too deep")
     try:
         return "".join(out).encode("utf-8")
     except UnicodeEncodeError:

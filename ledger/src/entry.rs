@@ -83,10 +83,112 @@ impl Entry {
     /// Parses one export line. Checks canonical form and field types only;
     /// everything that needs ledger state is the verifier's job.
     pub fn parse_line(line: &[u8]) -> Result<Entry, EntryError> {
+        if let Some(e) = Self::parse_fast(line) {
+            return Ok(e);
+        }
         let Value::Object(obj) = jcs::parse_canonical(line)? else {
             return Err(bad("entry", "must be a JSON object"));
         };
         Self::from_object(obj)
+    }
+
+    /// The verifier's hot path: a typed parse, then the canonical form of
+    /// this fixed schema written out and compared with the line. Anything
+    /// unusual (an escape where none belongs, a duplicate member, a big
+    /// number) returns None, and the general path decides and explains.
+    fn parse_fast(line: &[u8]) -> Option<Entry> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw<'a> {
+            #[serde(borrow)]
+            cosig: &'a str,
+            intent: String,
+            seq: u64,
+            #[serde(borrow)]
+            sigs: Vec<RawSig<'a>>,
+            #[serde(borrow)]
+            time: &'a str,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct RawSig<'a> {
+            #[serde(borrow)]
+            key_id: &'a str,
+            #[serde(borrow)]
+            sig: &'a str,
+        }
+        let raw: Raw<'_> = serde_json::from_slice(line).ok()?;
+        // JCS writes integers above 2^53 as rounded doubles: leave them to
+        // the general path, which refuses them.
+        if raw.seq > (1u64 << 53) - 1 {
+            return None;
+        }
+        let mut canon = Vec::with_capacity(line.len());
+        canon.extend_from_slice(br#"{"cosig":"#);
+        jcs::write_str(raw.cosig, &mut canon);
+        canon.extend_from_slice(br#","intent":"#);
+        jcs::write_str(&raw.intent, &mut canon);
+        canon.extend_from_slice(br#","seq":"#);
+        canon.extend_from_slice(raw.seq.to_string().as_bytes());
+        canon.extend_from_slice(br#","sigs":["#);
+        for (i, s) in raw.sigs.iter().enumerate() {
+            if i > 0 {
+                canon.push(b',');
+            }
+            canon.extend_from_slice(br#"{"key_id":"#);
+            jcs::write_str(s.key_id, &mut canon);
+            canon.extend_from_slice(br#","sig":"#);
+            jcs::write_str(s.sig, &mut canon);
+            canon.push(b'}');
+        }
+        canon.extend_from_slice(br#"],"time":"#);
+        jcs::write_str(raw.time, &mut canon);
+        canon.push(b'}');
+        if canon != line {
+            return None;
+        }
+        Self::build(
+            raw.cosig,
+            raw.intent,
+            raw.seq,
+            raw.sigs.iter().map(|s| (s.key_id, s.sig)),
+            raw.time,
+        )
+        .ok()
+    }
+
+    /// Field checks shared by both parse paths.
+    fn build<'a>(
+        cosig: &str,
+        intent: String,
+        seq: u64,
+        sigs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+        time: &str,
+    ) -> Result<Entry, EntryError> {
+        let time = Timestamp::parse(time).ok_or_else(|| bad("time", "must be RFC 3339 UTC"))?;
+        let cosig = Signature::from_hex(cosig)
+            .ok_or_else(|| bad("cosig", "must be 128 lowercase hex characters"))?;
+        if sigs.len() == 0 || sigs.len() > MAX_SIGS {
+            return Err(bad("sigs", "must hold 1 to 16 signatures"));
+        }
+        let mut out: Vec<SigRef> = Vec::with_capacity(sigs.len());
+        for (key_id, sig) in sigs {
+            let key_id = KeyId::from_hex(key_id)
+                .ok_or_else(|| bad("sigs", "key_id must be 32 lowercase hex characters"))?;
+            let sig = Signature::from_hex(sig)
+                .ok_or_else(|| bad("sigs", "sig must be 128 lowercase hex characters"))?;
+            if out.iter().any(|s| s.key_id == key_id) {
+                return Err(bad("sigs", "a key signs an entry at most once"));
+            }
+            out.push(SigRef { key_id, sig });
+        }
+        Ok(Entry {
+            seq,
+            time,
+            intent,
+            sigs: out,
+            cosig,
+        })
     }
 
     pub(crate) fn from_object(mut obj: Map<String, Value>) -> Result<Entry, EntryError> {
@@ -100,60 +202,41 @@ impl Entry {
             .get("seq")
             .and_then(Value::as_u64)
             .ok_or_else(|| bad("seq", "must be a non-negative integer"))?;
-        let time = obj
-            .get("time")
-            .and_then(Value::as_str)
-            .and_then(Timestamp::parse)
-            .ok_or_else(|| bad("time", "must be RFC 3339 UTC"))?;
-        let cosig = obj
-            .get("cosig")
-            .and_then(Value::as_str)
-            .and_then(Signature::from_hex)
-            .ok_or_else(|| bad("cosig", "must be 128 lowercase hex characters"))?;
-        let sigs = parse_sigs(obj.get("sigs"))?;
+        let str_of = |f: &'static str, problem: &'static str| {
+            obj.get(f)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| bad(f, problem))
+        };
+        let time = str_of("time", "must be RFC 3339 UTC")?;
+        let cosig = str_of("cosig", "must be 128 lowercase hex characters")?;
+        let sigs = obj
+            .get("sigs")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("sigs", "must be an array"))?
+            .iter()
+            .map(|item| {
+                let pair = item.as_object().filter(|o| o.len() == 2).and_then(|o| {
+                    Some((
+                        o.get("key_id")?.as_str()?.to_owned(),
+                        o.get("sig")?.as_str()?.to_owned(),
+                    ))
+                });
+                pair.ok_or_else(|| bad("sigs", "items must be {\"key_id\", \"sig\"} strings"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let intent = match obj.remove("intent") {
             Some(Value::String(s)) => s,
             _ => return Err(bad("intent", "must be a string")),
         };
-        Ok(Entry {
-            seq,
-            time,
+        Self::build(
+            &cosig,
             intent,
-            sigs,
-            cosig,
-        })
+            seq,
+            sigs.iter().map(|(k, s)| (k.as_str(), s.as_str())),
+            &time,
+        )
     }
-}
-
-fn parse_sigs(v: Option<&Value>) -> Result<Vec<SigRef>, EntryError> {
-    let arr = v
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad("sigs", "must be an array"))?;
-    if arr.is_empty() || arr.len() > MAX_SIGS {
-        return Err(bad("sigs", "must hold 1 to 16 signatures"));
-    }
-    let mut out: Vec<SigRef> = Vec::with_capacity(arr.len());
-    for item in arr {
-        let obj = item
-            .as_object()
-            .filter(|o| o.len() == 2)
-            .ok_or_else(|| bad("sigs", "items must be {\"key_id\", \"sig\"} objects"))?;
-        let key_id = obj
-            .get("key_id")
-            .and_then(Value::as_str)
-            .and_then(KeyId::from_hex)
-            .ok_or_else(|| bad("sigs", "key_id must be 32 lowercase hex characters"))?;
-        let sig = obj
-            .get("sig")
-            .and_then(Value::as_str)
-            .and_then(Signature::from_hex)
-            .ok_or_else(|| bad("sigs", "sig must be 128 lowercase hex characters"))?;
-        if out.iter().any(|s| s.key_id == key_id) {
-            return Err(bad("sigs", "a key signs an entry at most once"));
-        }
-        out.push(SigRef { key_id, sig });
-    }
-    Ok(out)
 }
 
 /// `COSIG_DOMAIN ‖ origin ‖ "\n" ‖ unsigned entry bytes`. The origin binds

@@ -64,6 +64,11 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     let Ok(()) = write_value(value, out);
 }
 
+/// Appends `s` as an RFC 8785 JSON string (quotes included).
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    let Ok(()) = write_string(s, out);
+}
+
 /// The RFC 8785 canonical bytes of `value`.
 pub fn to_vec(value: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let (head, rest) = data.split_at(24);
-    let mut word = |i: usize| {
+    let word = |i: usize| {
         let mut b = [0u8; 8];
         b.copy_from_slice(&head[i * 8..i * 8 + 8]);
         u64::from_le_bytes(b)
