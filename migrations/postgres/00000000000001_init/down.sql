@@ -1,0 +1,10 @@
+DROP TABLE idempotency;
+DROP TABLE ledger_checkpoints;
+DROP TABLE ledger_entries;
+DROP TABLE size_class_rules;
+DROP TABLE invitations;
+DROP TABLE relationships;
+DROP TABLE signing_keys;
+DROP TABLE api_tokens;
+DROP TABLE users;
+DROP TABLE organisations;
