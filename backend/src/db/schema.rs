@@ -1,0 +1,184 @@
+//! The one diesel schema for both backends, maintained by hand: custom types
+//! from `db::types` stand for the per-backend column types. The parity test
+//! compares the two migration trees; repository tests on both backends catch
+//! drift between this file and the migrations.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    organisations (id) {
+        id -> Id,
+        kind -> Text,
+        name -> Text,
+        uscc -> Nullable<Text>,
+        industry -> Nullable<Text>,
+        status -> Text,
+        kyc_reason -> Nullable<Text>,
+        size_class -> Nullable<Text>,
+        headcount -> Nullable<Integer>,
+        revenue -> Nullable<Dec>,
+        total_assets -> Nullable<Dec>,
+        figures_year -> Nullable<Integer>,
+        created_at -> Instant,
+        updated_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    users (id) {
+        id -> Id,
+        org_id -> Id,
+        name -> Text,
+        role -> Text,
+        created_at -> Instant,
+        disabled_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    api_tokens (id) {
+        id -> Id,
+        user_id -> Id,
+        org_id -> Id,
+        prefix -> Text,
+        token_hash -> Binary,
+        label -> Text,
+        created_at -> Instant,
+        expires_at -> Instant,
+        revoked_at -> Nullable<Instant>,
+        last_used_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    signing_keys (key_id) {
+        key_id -> Text,
+        user_id -> Id,
+        org_id -> Id,
+        public_key -> Binary,
+        added_seq -> BigInt,
+        revoked_seq -> Nullable<BigInt>,
+        created_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    relationships (id) {
+        id -> Id,
+        core_org_id -> Id,
+        counterparty_org_id -> Id,
+        direction -> Text,
+        tier -> Integer,
+        status -> Text,
+        invited_by_user_id -> Id,
+        created_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    invitations (id) {
+        id -> Id,
+        core_org_id -> Id,
+        relationship_id -> Id,
+        token_hash -> Binary,
+        invited_org_id -> Id,
+        expires_at -> Instant,
+        accepted_at -> Nullable<Instant>,
+        created_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    size_class_rules (id) {
+        id -> Id,
+        industry -> Text,
+        effective_from -> Date,
+        version -> Integer,
+        rule -> Text,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    ledger_entries (seq) {
+        seq -> BigInt,
+        org_id -> Text,
+        intent_id -> Text,
+        event_type -> Text,
+        time -> Instant,
+        line -> Text,
+        leaf -> Binary,
+        chain -> Binary,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    ledger_checkpoints (size) {
+        size -> BigInt,
+        line -> Text,
+        root -> Binary,
+        chain -> Binary,
+        time -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    idempotency (user_id, key) {
+        org_id -> Id,
+        user_id -> Id,
+        key -> Text,
+        request_hash -> Binary,
+        status -> Nullable<Integer>,
+        response_body -> Nullable<Binary>,
+        response_headers -> Nullable<Text>,
+        created_at -> Instant,
+        completed_at -> Nullable<Instant>,
+    }
+}
+
+diesel::joinable!(users -> organisations (org_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(signing_keys -> users (user_id));
+diesel::joinable!(invitations -> relationships (relationship_id));
+diesel::joinable!(idempotency -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    users,
+    api_tokens,
+    signing_keys,
+    relationships,
+    invitations,
+    size_class_rules,
+    ledger_entries,
+    ledger_checkpoints,
+    idempotency,
+);
