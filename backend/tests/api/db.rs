@@ -4,7 +4,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::type_complexity
 )]
 
 use std::collections::BTreeMap;
@@ -653,4 +654,288 @@ fn unreachable_postgres_fails_fast() {
     assert!(matches!(err, DbError::Unavailable(_)), "{err:?}");
     assert!(took < Duration::from_secs(9), "took {took:?}: {err}");
     drop(silent);
+}
+
+/// Writes and reads one row of every table through `schema.rs`, so a column
+/// whose type or name drifted from the migrations fails on that backend.
+#[test]
+fn schema_rs_matches_migrations() {
+    use schema::*;
+    for tdb in TestDb::all().unwrap() {
+        let mut conn = tdb.establish().unwrap();
+        db::migrate(&mut conn).unwrap();
+        let k = tdb.kind();
+        let now = DbInstant::now();
+        let hash = |b: u8| vec![b; 32];
+        let core = new_org(&mut conn, "core", None).unwrap();
+        let supplier = new_org(&mut conn, "supplier", None).unwrap();
+        let user = DbId::new_v7();
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(user),
+                users::org_id.eq(core),
+                users::name.eq("u"),
+                users::role.eq("maker"),
+                users::created_at.eq(now),
+                users::disabled_at.eq(None::<DbInstant>),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+
+        let token = (
+            DbId::new_v7(),
+            user,
+            core,
+            "scf_ab12".to_owned(),
+            hash(1),
+            "ci".to_owned(),
+            now,
+            now,
+            None::<DbInstant>,
+            Some(now),
+        );
+        let got: (
+            DbId,
+            DbId,
+            DbId,
+            String,
+            Vec<u8>,
+            String,
+            DbInstant,
+            DbInstant,
+            Option<DbInstant>,
+            Option<DbInstant>,
+        ) = diesel::insert_into(api_tokens::table)
+            .values((
+                api_tokens::id.eq(token.0),
+                api_tokens::user_id.eq(token.1),
+                api_tokens::org_id.eq(token.2),
+                api_tokens::prefix.eq(&token.3),
+                api_tokens::token_hash.eq(&token.4),
+                api_tokens::label.eq(&token.5),
+                api_tokens::created_at.eq(token.6),
+                api_tokens::expires_at.eq(token.7),
+                api_tokens::revoked_at.eq(token.8),
+                api_tokens::last_used_at.eq(token.9),
+            ))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(got, token, "{k:?} api_tokens");
+
+        let key = (
+            "0123456789abcdef0123456789abcdef".to_owned(),
+            user,
+            core,
+            hash(2),
+            0i64,
+            Some(7i64),
+            now,
+        );
+        diesel::insert_into(signing_keys::table)
+            .values((
+                signing_keys::key_id.eq(&key.0),
+                signing_keys::user_id.eq(key.1),
+                signing_keys::org_id.eq(key.2),
+                signing_keys::public_key.eq(&key.3),
+                signing_keys::added_seq.eq(key.4),
+                signing_keys::revoked_seq.eq(key.5),
+                signing_keys::created_at.eq(key.6),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let got: (String, DbId, DbId, Vec<u8>, i64, Option<i64>, DbInstant) =
+            signing_keys::table.first(&mut conn).unwrap();
+        assert_eq!(got, key, "{k:?} signing_keys");
+        let bad_key = diesel::insert_into(signing_keys::table)
+            .values((
+                signing_keys::key_id.eq("0123456789ABCDEF0123456789ABCDEF"),
+                signing_keys::user_id.eq(user),
+                signing_keys::org_id.eq(core),
+                signing_keys::public_key.eq(hash(3)),
+                signing_keys::added_seq.eq(1i64),
+                signing_keys::created_at.eq(now),
+            ))
+            .execute(&mut conn)
+            .unwrap_err();
+        assert_eq!(
+            classify(&bad_key),
+            ErrorClass::Check,
+            "{k:?}: uppercase key id"
+        );
+
+        let rel = (
+            DbId::new_v7(),
+            core,
+            supplier,
+            "upstream".to_owned(),
+            1i32,
+            "invited".to_owned(),
+            user,
+            now,
+        );
+        diesel::insert_into(relationships::table)
+            .values((
+                relationships::id.eq(rel.0),
+                relationships::core_org_id.eq(rel.1),
+                relationships::counterparty_org_id.eq(rel.2),
+                relationships::direction.eq(&rel.3),
+                relationships::tier.eq(rel.4),
+                relationships::status.eq(&rel.5),
+                relationships::invited_by_user_id.eq(rel.6),
+                relationships::created_at.eq(rel.7),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let got: (DbId, DbId, DbId, String, i32, String, DbId, DbInstant) =
+            relationships::table.first(&mut conn).unwrap();
+        assert_eq!(got, rel, "{k:?} relationships");
+
+        let inv = (
+            DbId::new_v7(),
+            core,
+            rel.0,
+            hash(4),
+            supplier,
+            now,
+            None::<DbInstant>,
+            now,
+        );
+        diesel::insert_into(invitations::table)
+            .values((
+                invitations::id.eq(inv.0),
+                invitations::core_org_id.eq(inv.1),
+                invitations::relationship_id.eq(inv.2),
+                invitations::token_hash.eq(&inv.3),
+                invitations::invited_org_id.eq(inv.4),
+                invitations::expires_at.eq(inv.5),
+                invitations::accepted_at.eq(inv.6),
+                invitations::created_at.eq(inv.7),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let got: (
+            DbId,
+            DbId,
+            DbId,
+            Vec<u8>,
+            DbId,
+            DbInstant,
+            Option<DbInstant>,
+            DbInstant,
+        ) = invitations::table.first(&mut conn).unwrap();
+        assert_eq!(got, inv, "{k:?} invitations");
+
+        let entry = (
+            0i64,
+            "org-1".to_owned(),
+            "intent-1".to_owned(),
+            "key.add".to_owned(),
+            now,
+            "{\"seq\":0}".to_owned(),
+            hash(5),
+            hash(6),
+        );
+        diesel::insert_into(ledger_entries::table)
+            .values((
+                ledger_entries::seq.eq(entry.0),
+                ledger_entries::org_id.eq(&entry.1),
+                ledger_entries::intent_id.eq(&entry.2),
+                ledger_entries::event_type.eq(&entry.3),
+                ledger_entries::time.eq(entry.4),
+                ledger_entries::line.eq(&entry.5),
+                ledger_entries::leaf.eq(&entry.6),
+                ledger_entries::chain.eq(&entry.7),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let got: (
+            i64,
+            String,
+            String,
+            String,
+            DbInstant,
+            String,
+            Vec<u8>,
+            Vec<u8>,
+        ) = ledger_entries::table.first(&mut conn).unwrap();
+        assert_eq!(got, entry, "{k:?} ledger_entries");
+
+        let cp = (1i64, "{\"size\":1}".to_owned(), hash(7), hash(8), now);
+        diesel::insert_into(ledger_checkpoints::table)
+            .values((
+                ledger_checkpoints::size.eq(cp.0),
+                ledger_checkpoints::line.eq(&cp.1),
+                ledger_checkpoints::root.eq(&cp.2),
+                ledger_checkpoints::chain.eq(&cp.3),
+                ledger_checkpoints::time.eq(cp.4),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let got: (i64, String, Vec<u8>, Vec<u8>, DbInstant) =
+            ledger_checkpoints::table.first(&mut conn).unwrap();
+        assert_eq!(got, cp, "{k:?} ledger_checkpoints");
+
+        let idem = (
+            core,
+            user,
+            "k-1".to_owned(),
+            hash(9),
+            Some(201i32),
+            Some(b"{}".to_vec()),
+            Some("[]".to_owned()),
+            now,
+            Some(now),
+        );
+        diesel::insert_into(idempotency::table)
+            .values((
+                idempotency::org_id.eq(idem.0),
+                idempotency::user_id.eq(idem.1),
+                idempotency::key.eq(&idem.2),
+                idempotency::request_hash.eq(&idem.3),
+                idempotency::status.eq(idem.4),
+                idempotency::response_body.eq(&idem.5),
+                idempotency::response_headers.eq(&idem.6),
+                idempotency::created_at.eq(idem.7),
+                idempotency::completed_at.eq(idem.8),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let got = idempotency::table
+            .find((user, "k-1"))
+            .first::<(
+                DbId,
+                DbId,
+                String,
+                Vec<u8>,
+                Option<i32>,
+                Option<Vec<u8>>,
+                Option<String>,
+                DbInstant,
+                Option<DbInstant>,
+            )>(&mut conn)
+            .unwrap();
+        assert_eq!(got, idem, "{k:?} idempotency");
+
+        let org: (
+            DbId,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i32>,
+            Option<DbDecimal>,
+            Option<DbDecimal>,
+            Option<i32>,
+            DbInstant,
+            DbInstant,
+        ) = organisations::table.find(core).first(&mut conn).unwrap();
+        assert_eq!(
+            org.9,
+            Some(DbDecimal(Decimal::new(123_456_789, 2))),
+            "{k:?}"
+        );
+    }
 }
