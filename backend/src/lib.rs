@@ -2,3 +2,4 @@
 //! modules of the supply-chain finance platform. `main.rs` is only the CLI.
 #![forbid(unsafe_code)]
 pub mod db;
+pub mod ledger;

@@ -1,0 +1,591 @@
+//! The single writer. Every mutation of the service is a [`Submission`]: a
+//! signed intent plus the business change it records. One thread applies
+//! them in order, grouping whatever is queued into one database transaction
+//! (group commit) with one savepoint per submission, so a refused submission
+//! does not disturb its neighbours. An entry and its business change commit
+//! together; callers hear back only after the commit.
+//!
+//! The writer also holds the ledger head and signs a checkpoint every
+//! `checkpoint_interval` or `checkpoint_every` entries, re-reading what it
+//! is about to sign from the database first (a signed mistake in an
+//! append-only log is permanent).
+
+use super::keyfile::{self, KeyFileError};
+use super::store;
+use crate::db::{Db, DbConn, DbError, write_tx};
+use diesel::Connection;
+use scf_ledger::checkpoint::Checkpoint;
+use scf_ledger::entry::SigRef;
+use scf_ledger::hash::{Hash, leaf_hash, to_hex};
+use scf_ledger::intent::Intent;
+use scf_ledger::merkle::ProofError;
+use scf_ledger::sequencer::{Head, Prepared, Receipt, Sequencer};
+use scf_ledger::sig::SecretKey;
+use scf_ledger::state::Violation;
+use scf_ledger::time::Timestamp;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    pub data_dir: PathBuf,
+    /// The ledger's name (SPEC.md §2.5), used when the ledger is created.
+    pub origin: String,
+    /// The platform operator's organisation id, named by the genesis entry.
+    pub operator_org: String,
+    pub checkpoint_every: u64,
+    pub checkpoint_interval: Duration,
+    /// Most submissions committed in one transaction.
+    pub max_batch: usize,
+    /// Most submissions waiting; beyond it callers get `Unavailable`.
+    pub max_queue: usize,
+}
+
+impl WriterConfig {
+    pub fn new(data_dir: PathBuf, origin: &str, operator_org: &str) -> Self {
+        WriterConfig {
+            data_dir,
+            origin: origin.into(),
+            operator_org: operator_org.into(),
+            checkpoint_every: 1_000,
+            checkpoint_interval: Duration::from_secs(1),
+            max_batch: 512,
+            max_queue: 10_000,
+        }
+    }
+}
+
+/// What a business change sees of the entry that records it.
+#[derive(Debug)]
+pub struct EntryView<'a> {
+    pub seq: u64,
+    pub time: Timestamp,
+    pub intent: &'a Intent,
+}
+
+/// The business change of a submission. It runs inside the batch
+/// transaction, under the submission's savepoint, after the entry passed the
+/// ledger's rules and before the entry is stored. Its `Err` rolls back the
+/// savepoint: neither the change nor the entry is kept.
+pub type Effect =
+    Box<dyn FnOnce(&mut DbConn, &EntryView<'_>) -> Result<serde_json::Value, CommandError> + Send>;
+
+pub struct Submission {
+    pub intent: Vec<u8>,
+    pub sigs: Vec<SigRef>,
+    pub effect: Effect,
+}
+
+impl std::fmt::Debug for Submission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submission")
+            .field("intent_bytes", &self.intent.len())
+            .field("sigs", &self.sigs.len())
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub receipt: Receipt,
+    pub time: Timestamp,
+    /// What the business change returned.
+    pub value: serde_json::Value,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CommandError {
+    /// The entry breaks a ledger rule (SPEC.md §8).
+    #[error("{0}")]
+    Ledger(Violation),
+    /// The business change refused (`code` is stable, `status` an HTTP status).
+    #[error("{message}")]
+    Rejected {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("the writer is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<DbError> for CommandError {
+    fn from(e: DbError) -> Self {
+        CommandError::Storage(e.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for CommandError {
+    fn from(e: diesel::result::Error) -> Self {
+        CommandError::Storage(DbError::from(e).to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    #[error("the stored ledger is invalid at seq {seq}: {violation}")]
+    Corrupt { seq: u64, violation: Violation },
+    #[error(
+        "refusing to start: the database holds {stored} ledger entries, but a checkpoint of size {published} was already published (see {file}); the database was restored from an older copy or lost writes"
+    )]
+    RolledBack {
+        stored: u64,
+        published: u64,
+        file: String,
+    },
+    #[error(
+        "refusing to start: the published checkpoint of size {size} (root {published}) disagrees with the stored entries (root {stored}); the database was rewritten"
+    )]
+    Forked {
+        size: u64,
+        published: String,
+        stored: String,
+    },
+    #[error("cannot start the writer thread: {0}")]
+    Thread(String),
+}
+
+/// Published read-only view of the head, for handlers.
+#[derive(Debug, Clone, Default)]
+pub struct HeadView {
+    pub size: u64,
+    pub latest_checkpoint: Option<Checkpoint>,
+}
+
+enum Job {
+    Submit(Submission, oneshot::Sender<Result<Outcome, CommandError>>),
+    Inclusion {
+        seq: u64,
+        size: u64,
+        reply: oneshot::Sender<Result<(Hash, Vec<Hash>), ProofError>>,
+    },
+    Consistency {
+        old: u64,
+        new: u64,
+        reply: oneshot::Sender<Result<Vec<Hash>, ProofError>>,
+    },
+    Checkpoint(oneshot::Sender<Result<Checkpoint, CommandError>>),
+}
+
+/// Handle to the writer thread. Cloning it is cheap.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    tx: Sender<Job>,
+    queued: Arc<AtomicUsize>,
+    max_queue: usize,
+    head: Arc<RwLock<HeadView>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Job::Submit(..) => "Submit",
+            Job::Inclusion { .. } => "Inclusion",
+            Job::Consistency { .. } => "Consistency",
+            Job::Checkpoint(_) => "Checkpoint",
+        })
+    }
+}
+
+/// Rebuilds the sequencer from storage, checking every stored entry against
+/// the ledger's rules and the stored hashes, then against the published
+/// checkpoint.
+fn restore(conn: &mut DbConn, cfg: &WriterConfig, platform: SecretKey) -> Result<Sequencer, StartError> {
+    let mut seq = Sequencer::new(SecretKey::from_seed(&platform.seed()));
+    let mut next = 0u64;
+    loop {
+        let rows = store::entries(conn, next, u64::MAX, store::PAGE)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let at = u64::try_from(row.seq).unwrap_or(u64::MAX);
+            let corrupt = |violation: Violation| StartError::Corrupt { seq: at, violation };
+            let receipt = seq.restore_entry(row.line.as_bytes()).map_err(corrupt)?;
+            if receipt.seq != at || row.leaf != receipt.leaf || row.chain != receipt.chain {
+                return Err(corrupt(Violation::new(
+                    "stored_hash_mismatch",
+                    "the stored leaf or chain hash does not match the stored line",
+                )));
+            }
+            next = at + 1;
+        }
+    }
+    for (size, line) in store::checkpoints(conn, seq.head().size)? {
+        let at = u64::try_from(size).unwrap_or(0);
+        let cp = Checkpoint::parse_line(line.as_bytes()).map_err(|e| StartError::Corrupt {
+            seq: at,
+            violation: Violation::new("malformed_record", e.to_string()),
+        })?;
+        seq.restore_checkpoint(cp)
+            .map_err(|violation| StartError::Corrupt { seq: at, violation })?;
+    }
+    if let Some(published) = keyfile::read_published(&cfg.data_dir)? {
+        let stored = seq.head().size;
+        if stored < published.size {
+            return Err(StartError::RolledBack {
+                stored,
+                published: published.size,
+                file: cfg.data_dir.join(keyfile::PUBLISHED_FILE).display().to_string(),
+            });
+        }
+        let root = seq.tree().root_at(published.size).map_err(|e| StartError::Corrupt {
+            seq: published.size,
+            violation: Violation::new("bad_checkpoint_size", e.to_string()),
+        })?;
+        if root != published.root {
+            return Err(StartError::Forked {
+                size: published.size,
+                published: to_hex(&published.root),
+                stored: to_hex(&root),
+            });
+        }
+    }
+    seq.with_platform_key(platform)
+        .map_err(|violation| StartError::Corrupt { seq: 0, violation })
+}
+
+struct State {
+    db: Db,
+    cfg: WriterConfig,
+    seq: Sequencer,
+    head: Arc<RwLock<HeadView>>,
+    queued: Arc<AtomicUsize>,
+    last_checkpoint_at: Instant,
+}
+
+impl Writer {
+    /// Restores the ledger from `db` (creating the genesis entry if the
+    /// ledger is empty) and starts the writer thread.
+    pub fn start(db: Db, cfg: WriterConfig, platform: SecretKey) -> Result<Writer, StartError> {
+        let mut conn = db.get()?;
+        let mut seq = restore(&mut conn, &cfg, platform)?;
+        if seq.head().size == 0 {
+            let now = Timestamp::now();
+            let (intent, sigs) =
+                Sequencer::genesis_intent(&cfg.origin, &cfg.operator_org, seq.platform_key(), now);
+            let p = seq
+                .prepare(intent, sigs, now)
+                .map_err(|violation| StartError::Corrupt { seq: 0, violation })?;
+            write_tx(&mut conn, |c| store::insert_entry(c, &p))?;
+            seq.commit(p)
+                .map_err(|violation| StartError::Corrupt { seq: 0, violation })?;
+        }
+        drop(conn);
+        let head = Arc::new(RwLock::new(HeadView {
+            size: seq.head().size,
+            latest_checkpoint: seq.last_checkpoint().cloned(),
+        }));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel();
+        let max_queue = cfg.max_queue;
+        let mut state = State {
+            db,
+            cfg,
+            seq,
+            head: head.clone(),
+            queued: queued.clone(),
+            last_checkpoint_at: Instant::now(),
+        };
+        // Entries left uncovered by the last run get a checkpoint now.
+        state.maybe_checkpoint(true);
+        std::thread::Builder::new()
+            .name("scf-writer".into())
+            .spawn(move || state.run(rx))
+            .map_err(|e| StartError::Thread(e.to_string()))?;
+        Ok(Writer {
+            tx,
+            queued,
+            max_queue,
+            head,
+        })
+    }
+
+    pub fn head(&self) -> HeadView {
+        self.head.read().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    fn send(&self, job: Job) -> Result<(), CommandError> {
+        if self.queued.load(Ordering::Relaxed) >= self.max_queue {
+            return Err(CommandError::Unavailable("the write queue is full; retry shortly".into()));
+        }
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(job).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            CommandError::Unavailable("the writer has stopped".into())
+        })
+    }
+
+    /// Sequences a submission; resolves after its transaction committed.
+    pub async fn submit(&self, s: Submission) -> Result<Outcome, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Submit(s, reply))?;
+        rx.await
+            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
+    }
+
+    /// Signs a checkpoint of everything committed so far (or returns the
+    /// latest if nothing is new).
+    pub async fn checkpoint(&self) -> Result<Checkpoint, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Checkpoint(reply))?;
+        rx.await
+            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
+    }
+
+    /// The leaf hash of `seq` and its inclusion proof in the tree of `size`.
+    pub async fn inclusion_proof(&self, seq: u64, size: u64) -> Result<(Hash, Vec<Hash>), CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Inclusion { seq, size, reply })?;
+        rx.await
+            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
+            .map_err(|e| CommandError::Rejected {
+                status: 422,
+                code: "invalid_proof_request",
+                message: e.to_string(),
+            })
+    }
+
+    pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Consistency { old, new, reply })?;
+        rx.await
+            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
+            .map_err(|e| CommandError::Rejected {
+                status: 422,
+                code: "invalid_proof_request",
+                message: e.to_string(),
+            })
+    }
+}
+
+/// One submission's result inside a batch, before the batch commits.
+struct Done {
+    reply: oneshot::Sender<Result<Outcome, CommandError>>,
+    result: Result<Outcome, CommandError>,
+}
+
+impl State {
+    fn run(mut self, rx: Receiver<Job>) {
+        loop {
+            let wait = self
+                .cfg
+                .checkpoint_interval
+                .saturating_sub(self.last_checkpoint_at.elapsed())
+                .max(Duration::from_millis(1));
+            let first = match rx.recv_timeout(wait) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.maybe_checkpoint(false);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    // Every handle is gone: cover what was written and stop.
+                    self.maybe_checkpoint(true);
+                    return;
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.cfg.max_batch {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+            let mut submissions = Vec::new();
+            for job in batch {
+                match job {
+                    Job::Submit(s, reply) => submissions.push((s, reply)),
+                    Job::Inclusion { seq, size, reply } => {
+                        let r = self.seq.tree().inclusion_proof(seq, size).and_then(|p| {
+                            let leaf = self.seq.tree().leaf(seq).ok_or(ProofError::IndexOutOfRange {
+                                index: seq,
+                                size,
+                            })?;
+                            Ok((leaf, p))
+                        });
+                        let _ = reply.send(r);
+                    }
+                    Job::Consistency { old, new, reply } => {
+                        let _ = reply.send(self.seq.tree().consistency_proof(old, new));
+                    }
+                    Job::Checkpoint(reply) => {
+                        self.commit_batch(std::mem::take(&mut submissions));
+                        self.maybe_checkpoint(true);
+                        let r = self.seq.last_checkpoint().cloned().ok_or_else(|| {
+                            CommandError::Unavailable("no checkpoint could be signed".into())
+                        });
+                        let _ = reply.send(r);
+                    }
+                }
+            }
+            self.commit_batch(submissions);
+            self.maybe_checkpoint(false);
+        }
+    }
+
+    /// Applies a batch in one transaction, one savepoint per submission.
+    fn commit_batch(&mut self, batch: Vec<(Submission, oneshot::Sender<Result<Outcome, CommandError>>)>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut conn = match self.db.get() {
+            Ok(c) => c,
+            Err(e) => {
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(CommandError::Unavailable(e.to_string())));
+                }
+                return;
+            }
+        };
+        let seq = &mut self.seq;
+        let mut done: Vec<Done> = Vec::with_capacity(batch.len());
+        let committed = write_tx(&mut conn, |c| -> Result<(), CommandError> {
+            for (s, reply) in batch {
+                let result = apply_one(c, seq, s);
+                done.push(Done { reply, result });
+            }
+            Ok(())
+        });
+        match committed {
+            Ok(()) => {
+                for d in done {
+                    let _ = d.reply.send(d.result);
+                }
+            }
+            Err(e) => {
+                // Nothing of the batch is stored, but the sequencer advanced
+                // for the submissions that passed: rebuild it from storage.
+                tracing::error!(error = %e, "batch commit failed; reloading the ledger head");
+                for d in done {
+                    let _ = d.reply.send(Err(CommandError::Unavailable(format!(
+                        "the batch could not be committed: {e}"
+                    ))));
+                }
+                self.reload();
+            }
+        }
+        self.publish_head();
+    }
+
+    fn reload(&mut self) {
+        let platform = SecretKey::from_seed(&self.seq.platform_key().seed());
+        let restored = self
+            .db
+            .get()
+            .map_err(StartError::from)
+            .and_then(|mut c| restore(&mut c, &self.cfg, platform));
+        match restored {
+            Ok(s) => self.seq = s,
+            Err(e) => {
+                // Serving on from a head that storage does not back would sign
+                // a lie; stopping is the only safe answer.
+                tracing::error!(error = %e, "cannot rebuild the ledger head from storage; stopping the writer");
+                std::process::exit(70);
+            }
+        }
+    }
+
+    fn publish_head(&self) {
+        if let Ok(mut h) = self.head.write() {
+            h.size = self.seq.head().size;
+            h.latest_checkpoint = self.seq.last_checkpoint().cloned();
+        }
+    }
+
+    /// Signs a checkpoint when the cadence says so (or `force` and there is
+    /// anything new), after checking the uncovered stored entries against
+    /// the head it is about to sign.
+    fn maybe_checkpoint(&mut self, force: bool) {
+        let head: Head = self.seq.head();
+        let covered = self.seq.last_checkpoint().map_or(0, |c| c.size);
+        let pending = head.size.saturating_sub(covered);
+        let due = pending >= self.cfg.checkpoint_every
+            || (pending > 0 && self.last_checkpoint_at.elapsed() >= self.cfg.checkpoint_interval);
+        if pending == 0 || !(due || force) {
+            if pending == 0 {
+                self.last_checkpoint_at = Instant::now();
+            }
+            return;
+        }
+        if let Err(e) = self.sign_checkpoint(covered) {
+            tracing::error!(error = %e, "checkpoint failed; reloading the ledger head");
+            self.reload();
+        }
+        self.last_checkpoint_at = Instant::now();
+        self.publish_head();
+    }
+
+    fn sign_checkpoint(&mut self, covered: u64) -> Result<(), CommandError> {
+        let mut conn = self.db.get()?;
+        // Verify before sign: what storage holds must hash to our head.
+        let head = self.seq.head();
+        let mut next = covered;
+        while next < head.size {
+            let rows = store::entries(&mut conn, next, head.size, store::PAGE)?;
+            if rows.is_empty() {
+                return Err(CommandError::Storage(format!(
+                    "entries from seq {next} are missing from storage"
+                )));
+            }
+            for row in rows {
+                let at = u64::try_from(row.seq).unwrap_or(u64::MAX);
+                let stored_leaf = leaf_hash(row.line.as_bytes());
+                if at != next || self.seq.tree().leaf(at) != Some(stored_leaf) {
+                    return Err(CommandError::Storage(format!(
+                        "stored entry {at} does not match the ledger head"
+                    )));
+                }
+                next = at + 1;
+            }
+        }
+        let cp = self
+            .seq
+            .checkpoint(Timestamp::now())
+            .map_err(CommandError::Ledger)?;
+        conn.transaction(|c| store::insert_checkpoint(c, &cp))?;
+        keyfile::write_published(&self.cfg.data_dir, &cp)
+            .map_err(|e| CommandError::Storage(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// One submission under its own savepoint: the ledger rules, then the
+/// business change, then the entry row. The sequencer advances only if all
+/// three succeed.
+fn apply_one(conn: &mut DbConn, seq: &mut Sequencer, s: Submission) -> Result<Outcome, CommandError> {
+    let last = seq.state().last_time();
+    let now = Timestamp::now();
+    let time = last.map_or(now, |l| now.max(l));
+    let prepared: Prepared = seq
+        .prepare(s.intent, s.sigs, time)
+        .map_err(CommandError::Ledger)?;
+    let effect = s.effect;
+    let value = conn.transaction(|c| -> Result<serde_json::Value, CommandError> {
+        let view = EntryView {
+            seq: prepared.entry.seq,
+            time,
+            intent: &prepared.intent,
+        };
+        let value = effect(c, &view)?;
+        store::insert_entry(c, &prepared)?;
+        Ok(value)
+    })?;
+    let receipt = seq.commit(prepared).map_err(CommandError::Ledger)?;
+    Ok(Outcome {
+        receipt,
+        time,
+        value,
+    })
+}
