@@ -6,6 +6,21 @@ on tampered variants of generated exports.
 
 Compares (exit code, failure.seq, failure.line); failure codes may differ and
 are only shown for information. Last line of output: "N passed, M failed".
+
+  (a) untampered exports (small.jsonl; gen-export --events 60 --seed 3 --checkpoint-every 9)
+  (b) single-byte XOR 0x01 flips (~400 on small.jsonl, ~200 on the 60-event export)
+  (c) every dropped line, duplicated line, adjacent swap
+  (d) truncation/rollback against a saved later checkpoint (--state), consistent states
+  (e) garbage inputs -> exit 2
+  (f) crafted ledgers signed with our own keys (pure-Python RFC 8032 signing) that
+      probe single rules with every signature valid: cofactored Ed25519 (torsion R,
+      batch and --strict), keys outside the prime-order subgroup, canonical JSON
+      (numbers, key order, escapes, depth), timestamps, event-type rules, key
+      lifecycle, invariants, checkpoints
+  (g) export structure and the "first 16 lines" usability rule
+  (h) trust-root files, (i) saved-checkpoint files and their ordering rules
+A case with an "expect" value also fails when both tools agree with each other
+but not with our reading of SPEC.md.  --verbose prints every case.
 """
 
 import argparse
@@ -49,6 +64,7 @@ class Harness:
         self.counter = 0
         self.groups = {}
         self.verbose = False
+        self.code_diffs = []
 
     def case(self, group, name, data, trust=None, state=None, expect=None, ref_extra=()):
         """state: bytes of the saved checkpoint file, or None for no --state."""
@@ -92,6 +108,8 @@ class Harness:
             if rs != ms:
                 ok = False
                 note = " (state files differ: ref %r vs mine %r)" % (rs[:80], ms[:80])
+        if ok and r_out[0] == 1 and r_code != m_code:
+            self.code_diffs.append("[%s] %s: reference %s, verify.py %s" % (group, name, r_code, m_code))
         g = self.groups.setdefault(group, [0, 0])
         if ok:
             self.passed += 1
@@ -1028,6 +1046,24 @@ def crafted(h, work):
     ls[i5] = bytes(bad)
     h.case("i-state", "saved size 5 (fork) but entry seq 4 has a bad cosig", b"".join(l + b"\n" for l in ls),
            trust_path, state=cp5_old_other_root + b"\n", expect=1)
+    # ordering of "unusable saved state" (exit 2) against defects in the export (exit 1)
+    def corrupt_cosig(idx):
+        ls = list(lines)
+        bad = bytearray(ls[idx])
+        k = bad.find(b'"cosig":"') + 9
+        bad[k] = ord("0") if bad[k] != ord("0") else ord("1")
+        ls[idx] = bytes(bad)
+        return b"".join(l + b"\n" for l in ls)
+    big_other = b.make_checkpoint(patch=lambda c: c.update(size=100, origin="other.origin"))
+    big_badsig = b.make_checkpoint(patch=lambda c: c.update(size=100)).replace(b'"sig":"', b'"sig":"0', 1)
+    big_badsig = big_badsig[:big_badsig.find(b'"sig":"') + 7 + 128] + big_badsig[big_badsig.find(b'"sig":"') + 7 + 129:]
+    for name, d, st, exp in (
+            ("state of another origin, export bad at seq 2", corrupt_cosig(3), cp5_other_origin, 2),
+            ("state size 5 bad signature, export bad at seq 2", corrupt_cosig(3), cp5_bad_sig, 1),
+            ("state size 5 bad signature, export bad at seq 6", corrupt_cosig(9), cp5_bad_sig, 2),
+            ("state size 100 > n with a bad signature (truncated)", sdata, big_badsig, 1),
+            ("state size 100 > n of another origin", sdata, big_other, 2)):
+        h.case("i-state", name, d, trust_path, state=st + b"\n", expect=exp)
     # truncated export that also lacks its final checkpoint
     h.case("i-state", "cut before the final checkpoint, state = size 8",
            b"".join(l + b"\n" for l in lines[:-1]), trust_path, state=lines[-1] + b"\n", expect=1)
@@ -1155,6 +1191,10 @@ def main():
         print("\nDisagreements:")
         for f in h.failed:
             print("  " + f)
+    if h.code_diffs:
+        print("\nSame (exit, seq, line) but a different failure code (informational, %d):" % len(h.code_diffs))
+        for c in h.code_diffs:
+            print("  " + c)
     print("\nelapsed %.1fs" % dt)
     print("%d passed, %d failed" % (h.passed, len(h.failed)))
     return 0 if not h.failed else 1
