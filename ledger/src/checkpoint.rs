@@ -133,7 +133,8 @@ impl Checkpoint {
         let size = obj
             .get("size")
             .and_then(Value::as_u64)
-            .ok_or_else(|| bad("size", "must be a non-negative integer"))?;
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| bad("size", "must be a positive integer"))?;
         let prev_size = obj
             .get("prev_size")
             .and_then(Value::as_u64)

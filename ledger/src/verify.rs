@@ -36,6 +36,10 @@ impl TrustRoot {
             origin: String,
             platform_key: String,
         }
+        // SPEC.md §10.1: parsed as in §2.3 (UTF-8, no lone surrogates, no
+        // repeated member names at any level, bounded depth), not canonical.
+        serde_json::from_slice::<crate::jcs::StrictJson>(bytes)
+            .map_err(|e| format!("trust root: {e}"))?;
         let raw: Raw = serde_json::from_slice(bytes).map_err(|e| format!("trust root: {e}"))?;
         if !crate::is_valid_origin(&raw.origin) {
             return Err(
