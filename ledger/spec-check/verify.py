@@ -190,7 +190,12 @@ class JSONError(Exception):
     pass
 
 
-MAX_DEPTH = 128  # SPEC-GAP: "MAY be rejected"; we reject (top-level container = depth 1)
+_SURR = re.compile("[\ud800-\udfff]")
+
+
+# §2.3: "JSON nested 128 or more levels deep (the outermost object or array is
+# level 1) is invalid" - so 127 levels is the deepest accepted.
+MAX_DEPTH = 127
 
 
 def _pairs_hook(pairs):
@@ -221,19 +226,49 @@ def _depth(v, lvl=0):
             _depth(x, lvl)
 
 
+def _no_lone_surrogates(v):
+    if isinstance(v, str):
+        if _SURR.search(v):
+            raise JSONError("lone surrogate")
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            _no_lone_surrogates(k)
+            _no_lone_surrogates(x)
+    elif isinstance(v, list):
+        for x in v:
+            _no_lone_surrogates(x)
+
+
+def _finite_float(t):
+    # §2.3: numbers are IEEE-754 doubles; one that overflows (1e400) is invalid.
+    x = float(t)
+    if math.isinf(x):
+        raise JSONError("number out of range")
+    return x
+
+
+def _finite_int(t):
+    if math.isinf(float(t)) if len(t) > 300 else False:
+        raise JSONError("number out of range")
+    return int(t)
+
+
 def parse_json(b):
-    """Parse UTF-8 JSON bytes strictly (no dup keys, no NaN/Infinity)."""
+    """Parse UTF-8 JSON bytes strictly (§2.3: no invalid UTF-8, no lone
+    surrogates, no duplicate member names, no NaN/Infinity, depth < 128)."""
     try:
         s = b.decode("utf-8")
     except UnicodeDecodeError:
         raise JSONError("invalid UTF-8")
     try:
-        v = json.loads(s, object_pairs_hook=_pairs_hook, parse_constant=_bad_constant)
+        v = json.loads(s, object_pairs_hook=_pairs_hook, parse_constant=_bad_constant,
+                       parse_float=_finite_float, parse_int=_finite_int)
     except JSONError:
         raise
     except (ValueError, RecursionError) as e:
         raise JSONError("invalid JSON: %s" % e)
     _depth(v)
+    _no_lone_surrogates(v)
     return v
 
 
@@ -407,6 +442,17 @@ def parse_ts(v):
     return secs * 10 ** 9 + ns
 
 
+def parse_platform_ts(v):
+    """§2.4: the platform's own times (entry and checkpoint `time`) MUST have
+    exactly six fractional digits; any other spelling is malformed."""
+    if not isinstance(v, str):
+        return None
+    m = _TS.fullmatch(v)
+    if not m or m.group(7) is None or len(m.group(7)) != 6:
+        return None
+    return parse_ts(v)
+
+
 def key_id(pub):
     return hashlib.sha256(b"scf-ledger/v1/key\n" + pub).digest()[:16].hex()
 
@@ -462,7 +508,8 @@ INTENT_MEMBERS = {"assets", "body", "client_time", "id", "key_id", "org", "schem
 ASSET_OPS = {"encumber", "release", "reference"}
 LEDGER_TYPES = {"ledger.genesis", "ledger.rotate_platform_key"}
 KEY_TYPES = {"key.add", "key.revoke"}
-MAX_LINE = 1 << 20  # SPEC-GAP: "MAY refuse"; we do not refuse long lines (see entry_typed)
+# §9: "A line longer than 1,048,576 bytes (without its newline) is malformed."
+MAX_LINE = 1048576
 
 
 class Defect(Exception):
@@ -488,8 +535,8 @@ def entry_typed(o):
         return "intent is not a string"
     if not is_int(o["seq"]):
         return "seq is not an integer in range"
-    if parse_ts(o["time"]) is None:
-        return "time is not a valid timestamp"
+    if parse_platform_ts(o["time"]) is None:
+        return "time is not a timestamp with exactly six fractional digits"
     sigs = o["sigs"]
     if not isinstance(sigs, list) or not (1 <= len(sigs) <= 16):
         return "sigs is not an array of 1-16 items"
@@ -516,23 +563,29 @@ def checkpoint_typed(o):
         return "key_id is not 32 lowercase hex"
     if not is_hex(o["sig"], 128):
         return "sig is not 128 lowercase hex"
-    if not isinstance(o["origin"], str):
-        return "origin is not a string"
+    # SPEC-GAP: §7 says only "the ledger's origin"; read, like key_id, as the
+    # format of §2.5 (1-128 printable ASCII without space).
+    if not is_origin(o["origin"]):
+        return "origin is not a valid origin (§2.5)"
     if not is_int(o["prev_size"]) or not is_int(o["size"]):
         return "prev_size/size is not an integer in range"
     if o["size"] < 1:
         return "size is less than 1"
-    if parse_ts(o["time"]) is None:
-        return "time is not a valid timestamp"
+    if parse_platform_ts(o["time"]) is None:
+        return "time is not a timestamp with exactly six fractional digits"
     return None
 
 
-def well_formed_record(line):
-    """§10.2 'well-formed record' for the first-16-lines usability test."""
+def well_formed_record(line, terminated):
+    """§10.2 'well-formed record' for the first-16-lines usability test: a
+    line ending in \n that is exactly the header, or canonical JSON that §9
+    classifies as an entry or a checkpoint whose members meet §5.1 or §7."""
+    if not terminated or len(line) > MAX_LINE:
+        return False
     if line == HEADER:
         return True
     try:
-        o = parse_json(line)
+        o = canonical_parse(line)
     except JSONError:
         return False
     if not isinstance(o, dict):
@@ -560,7 +613,7 @@ def check_intent(ib):
     for a in assets:
         if not isinstance(a, dict) or set(a) != {"key", "op"}:
             raise Defect("bad_intent", "an asset is not {key, op}")
-        if not is_hex(a["key"], 64) or a["op"] not in ASSET_OPS or not isinstance(a["op"], str):
+        if not is_hex(a["key"], 64) or not isinstance(a["op"], str) or a["op"] not in ASSET_OPS:
             raise Defect("bad_intent", "an asset has a bad key or op")
         if prev is not None and not (a["key"] > prev):
             raise Defect("bad_intent", "asset keys are not strictly ascending")
@@ -577,12 +630,21 @@ def check_intent(ib):
         raise Defect("bad_intent", "bad org")
     if not is_int(i["schema"]) or i["schema"] != 1:
         raise Defect("bad_intent", "schema is not 1")
-    # SPEC-GAP: "0-256 characters" - counted here as Unicode scalar values.
+    # §4: 0-256 Unicode scalar values (Python str length; surrogates rejected).
     if not isinstance(i["subject"], str) or len(i["subject"]) > 256:
         raise Defect("bad_intent", "bad subject")
     if not is_type(i["type"]):
         raise Defect("bad_intent", "bad event type")
     return i
+
+
+def body_member(body, name, typ):
+    """§8.3: a named body member that is missing or of the wrong type is
+    bad_intent, reported at the step where its rule is checked."""
+    v = body.get(name)
+    if not isinstance(v, typ):
+        raise Defect("bad_intent", "body.%s is missing or not a %s" % (name, typ.__name__))
+    return v
 
 
 class KeyRec:
@@ -600,8 +662,9 @@ class KeyRec:
 
 
 def load_saved_checkpoint(b):
-    # SPEC-GAP: the state file format is not specified byte-for-byte; we accept
-    # one canonical checkpoint line with or without a trailing newline.
+    # §10.1: one checkpoint line, canonical JSON, with or without a final \n,
+    # well-formed per §7 (size >= 1, time with six fractional digits);
+    # anything else is unusable.
     if b.endswith(b"\n"):
         b = b[:-1]
     try:
@@ -615,12 +678,20 @@ def load_saved_checkpoint(b):
 
 
 def load_trust_root(b):
+    # §10.1: a JSON object (any formatting) with `origin` (a valid origin) and
+    # `platform_key` (an acceptable key, 64 lowercase hex); other members are
+    # ignored; a repeated member name, or anything else, makes it unusable.
     try:
         o = parse_json(b)
     except JSONError as e:
         raise Unusable("trust root: %s" % e)
-    if not isinstance(o, dict) or not isinstance(o.get("origin"), str) or not is_hex(o.get("platform_key"), 64):
-        raise Unusable("trust root: expected {\"origin\": ..., \"platform_key\": <64 hex>}")
+    if not isinstance(o, dict):
+        raise Unusable("trust root: not a JSON object")
+    if not is_origin(o.get("origin")):
+        raise Unusable("trust root: origin is missing or not a valid origin")
+    pk = o.get("platform_key")
+    if not is_hex(pk, 64) or acceptable_key(bytes.fromhex(pk)) is None:
+        raise Unusable("trust root: platform_key is missing or not an acceptable key")
     return o
 
 
@@ -659,7 +730,7 @@ class Verifier:
         ib = obj["intent"].encode("utf-8")
         I = check_intent(ib)
         seq = obj["seq"]
-        t = parse_ts(obj["time"])
+        t = parse_platform_ts(obj["time"])
         sigs = obj["sigs"]
         typ = I["type"]
         body = I["body"]
@@ -672,15 +743,21 @@ class Verifier:
             raise Defect("actor_mismatch", "sigs[0].key_id differs from intent key_id")
         if (n == 0) != (typ == "ledger.genesis"):
             raise Defect("bad_genesis", "ledger.genesis must be exactly entry 0")
+        # 8.2-5, signer rules of the event type (§8.3)
+        if typ in LEDGER_TYPES or typ in KEY_TYPES:
+            # §8.3: these four types carry no assets (bad_intent, with the
+            # signer rules)
+            if I["assets"]:
+                raise Defect("bad_intent", "%s intents must have an empty assets array" % typ)
         sig_keys = []     # public key bytes for each signature, in order
         effect = None
         new_origin = self.origin
         cosig_key = None
         if typ == "ledger.genesis":
-            origin = body.get("origin")
+            origin = body_member(body, "origin", str)
             if not is_origin(origin):
                 raise Defect("bad_origin", "genesis origin is not a valid origin")
-            pkh = body.get("platform_key")
+            pkh = body_member(body, "platform_key", str)
             if not is_hex(pkh, 64) or acceptable_key(bytes.fromhex(pkh)) is None:
                 raise Defect("bad_key", "genesis platform_key is not an acceptable key")
             pk = bytes.fromhex(pkh)
@@ -688,9 +765,13 @@ class Verifier:
                 raise Defect("bad_genesis", "intent key_id is not the platform key's id")
             if len(sigs) != 1:
                 raise Defect("bad_genesis", "genesis must carry exactly one signature")
+            # §10.4 step 3, for entry 0: the trust root, then the saved
+            # checkpoint's origin (§10.1)
             if self.trust_root is not None and (
                     origin != self.trust_root["origin"] or pkh != self.trust_root["platform_key"]):
                 raise Defect("untrusted_genesis", "genesis does not match the trust root")
+            if self.saved is not None and self.saved["origin"] != origin:
+                raise Unusable("saved checkpoint origin differs from the export's genesis origin")
             sig_keys = [pk]
             cosig_key = pk
             new_origin = origin
@@ -701,7 +782,7 @@ class Verifier:
             if typ == "ledger.rotate_platform_key":
                 if I["key_id"] != self.current:
                     raise Defect("bad_rotation", "rotation not by the current platform key")
-                nkh = body.get("new_key")
+                nkh = body_member(body, "new_key", str)
                 if not is_hex(nkh, 64) or acceptable_key(bytes.fromhex(nkh)) is None:
                     raise Defect("bad_key", "new_key is not an acceptable key")
                 nk = bytes.fromhex(nkh)
@@ -715,7 +796,7 @@ class Verifier:
             elif typ.startswith("ledger.") or (typ.startswith("key.") and typ not in KEY_TYPES):
                 raise Defect("reserved_type", "reserved event type %s" % typ)
             elif typ == "key.add":
-                kh = body.get("public_key")
+                kh = body_member(body, "public_key", str)
                 if not is_hex(kh, 64) or acceptable_key(bytes.fromhex(kh)) is None:
                     raise Defect("bad_key", "public_key is not an acceptable key")
                 k = bytes.fromhex(kh)
@@ -754,7 +835,7 @@ class Verifier:
             raise Defect("duplicate_intent", "(org, id) already recorded")
         revoked = None
         if typ == "key.revoke":
-            rk = body.get("key_id")
+            rk = body_member(body, "key_id", str)
             if not is_hex(rk, 32):
                 raise Defect("bad_key", "body.key_id is not 32 hex")
             rec = self.keys.get(rk)
@@ -775,9 +856,6 @@ class Verifier:
         # leaf / chain for this entry
         leaf = leaf_hash(line)
         new_chain = chain_hash(self.chain, leaf)
-        # saved checkpoint: origin at genesis (§10.1)
-        if self.saved is not None and n == 0 and self.saved["origin"] != new_origin:
-            raise Unusable("saved checkpoint origin differs from the export's genesis origin")
         # 6. saved checkpoint of size seq+1
         fork_check = self.saved is not None and self.saved["size"] == seq + 1
         # apply
@@ -809,9 +887,9 @@ class Verifier:
         self.chain = new_chain
         self.tree.append(leaf)
         if fork_check:
-            # SPEC-GAP: order of the "unusable" key/signature test and the
-            # fork test at size m is unspecified; we test the signature first
-            # (a fork claim needs a validly signed checkpoint).
+            # §10.1 / §10.4 step 6: once entry m-1 is applied, the key in
+            # force at seq = m and the signature (unusable), then root and
+            # chain (fork).
             sv = self.saved
             if sv["key_id"] != self.current:
                 raise Unusable("saved checkpoint key_id is not the platform key in force at its size")
@@ -850,7 +928,7 @@ class Verifier:
         prev = self.last_cp[0] if self.last_cp else 0
         if obj["prev_size"] != prev or not obj["prev_size"] < obj["size"]:
             raise Defect("checkpoint_gap", "prev_size %d, expected %d" % (obj["prev_size"], prev))
-        t = parse_ts(obj["time"])
+        t = parse_platform_ts(obj["time"])
         if (self.last_time is not None and t < self.last_time) or (self.last_cp and t < self.last_cp[1]):
             raise Defect("time_regressed", "checkpoint time regressed")
         if obj["key_id"] != self.current:
@@ -880,7 +958,7 @@ def verify_export(data, trust_root=None, saved=None):
     if not data:
         raise Unusable("the input is empty")
     lines = split_lines(data)
-    if not any(well_formed_record(l) for l, _ in lines[:16]):
+    if not any(well_formed_record(l, term) for l, term in lines[:16]):
         raise Unusable("none of the first 16 lines is a well-formed record")
     v = Verifier(trust_root, saved)
     failure = None
@@ -896,6 +974,8 @@ def verify_export(data, trust_root=None, saved=None):
                 continue
             if line == HEADER:
                 raise Defect("malformed_record", "header line after line 1")
+            if len(line) > MAX_LINE:
+                raise Defect("malformed_record", "line longer than 1,048,576 bytes")
             try:
                 obj = parse_json(line)
             except JSONError as e:
@@ -912,8 +992,8 @@ def verify_export(data, trust_root=None, saved=None):
             failure = {"seq": seq_here, "line": lineno, "code": d.code, "message": d.message}
             break
     if failure is None:
-        # SPEC-GAP: §10.3 gives no line number for end-of-input defects;
-        # we report the last line of the export.
+        # §10.3: both end-of-input defects are reported on the last line of
+        # the input; if both apply, uncovered_entries wins.
         end_line = len(lines)
         if last_kind != "checkpoint":
             failure = {"seq": v.last_cp[0] if v.last_cp else 0, "line": end_line,

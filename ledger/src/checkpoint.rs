@@ -133,7 +133,8 @@ impl Checkpoint {
         let size = obj
             .get("size")
             .and_then(Value::as_u64)
-            .ok_or_else(|| bad("size", "must be a non-negative integer"))?;
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| bad("size", "must be a positive integer"))?;
         let prev_size = obj
             .get("prev_size")
             .and_then(Value::as_u64)
@@ -145,8 +146,8 @@ impl Checkpoint {
             root: hash_field("root")?,
             chain: hash_field("chain")?,
             time: str_field("time")
-                .and_then(Timestamp::parse)
-                .ok_or_else(|| bad("time", "must be RFC 3339 UTC"))?,
+                .and_then(Timestamp::parse_canonical)
+                .ok_or_else(|| bad("time", "must be RFC 3339 UTC with six fractional digits"))?,
             key_id: str_field("key_id")
                 .and_then(KeyId::from_hex)
                 .ok_or_else(|| bad("key_id", "must be 32 lowercase hex characters"))?,

@@ -165,7 +165,8 @@ impl Entry {
         sigs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
         time: &str,
     ) -> Result<Entry, EntryError> {
-        let time = Timestamp::parse(time).ok_or_else(|| bad("time", "must be RFC 3339 UTC"))?;
+        let time = Timestamp::parse_canonical(time)
+            .ok_or_else(|| bad("time", "must be RFC 3339 UTC with six fractional digits"))?;
         let cosig = Signature::from_hex(cosig)
             .ok_or_else(|| bad("cosig", "must be 128 lowercase hex characters"))?;
         if sigs.len() == 0 || sigs.len() > MAX_SIGS {

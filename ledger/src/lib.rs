@@ -15,6 +15,7 @@ pub mod intent;
 pub mod jcs;
 pub mod log;
 pub mod merkle;
+pub mod sequencer;
 pub mod sig;
 pub mod sim;
 pub mod state;

@@ -1,48 +1,25 @@
-//! An in-memory ledger (SPEC.md §5–§7): appends entries, countersigns them,
-//! keeps the chain and the Merkle tree, signs checkpoints and writes exports.
-//! The service stores the same pieces in a database; tests, the generator
-//! and benchmarks use this one directly.
+//! An in-memory ledger: a [`Sequencer`] that also keeps every line, so it can
+//! write exports and answer proofs. Tests, the generator and benchmarks use
+//! it; the service stores the lines in its database instead.
 
 use crate::checkpoint::Checkpoint;
-use crate::entry::{Entry, SigRef, cosig_message};
-use crate::export::{self, Record};
-use crate::hash::{CHAIN_START, Hash, chain_hash, leaf_hash};
-use crate::intent::{Intent, signing_message};
+use crate::entry::SigRef;
+use crate::export;
+use crate::hash::Hash;
 use crate::merkle::{ProofError, Tree};
-use crate::sig::{self, SecretKey, Signature};
-use crate::state::{LedgerState, SigJob, Signed, Violation, types};
+use crate::sequencer::Sequencer;
+pub use crate::sequencer::{Head, Receipt};
+use crate::sig::SecretKey;
+use crate::state::{LedgerState, Violation};
 use crate::time::Timestamp;
-use serde_json::json;
 use std::io::{self, Write};
-
-/// What the writer hands back for an appended entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Receipt {
-    pub seq: u64,
-    pub leaf: Hash,
-    pub chain: Hash,
-}
-
-/// The head of the ledger: enough to append and to sign a checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
-    pub size: u64,
-    pub root: Hash,
-    pub chain: Hash,
-}
 
 #[derive(Debug)]
 pub struct Log {
-    state: LedgerState,
-    platform: SecretKey,
-    tree: Tree,
-    chain: Hash,
+    seq: Sequencer,
     /// Export records in order (entries and checkpoints interleaved).
     records: Vec<Vec<u8>>,
     checkpoints: Vec<Checkpoint>,
-    /// Check actor signatures on append. Off only for the generator, which
-    /// signs them itself a moment earlier.
-    check_actor_signatures: bool,
 }
 
 impl Log {
@@ -53,66 +30,36 @@ impl Log {
         platform: SecretKey,
         time: Timestamp,
     ) -> Result<Log, Violation> {
-        let pk = platform.public_key();
-        let intent = Intent {
-            kind: types::GENESIS.into(),
-            org: operator_org.into(),
-            key_id: pk.key_id(),
-            subject: origin.into(),
-            assets: vec![],
-            body: json!({"origin": origin, "platform_key": pk.to_hex()})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            id: "genesis".into(),
-            client_time: time,
-        };
-        let bytes = intent.to_bytes();
-        let sig = platform.sign(&signing_message(&bytes));
+        let (bytes, sigs) = Sequencer::genesis_intent(origin, operator_org, &platform, time);
         let mut log = Log {
-            state: LedgerState::new(),
-            platform,
-            tree: Tree::new(),
-            chain: CHAIN_START,
+            seq: Sequencer::new(platform),
             records: Vec::new(),
             checkpoints: Vec::new(),
-            check_actor_signatures: true,
         };
-        log.append(
-            bytes,
-            vec![SigRef {
-                key_id: pk.key_id(),
-                sig,
-            }],
-            time,
-        )?;
+        log.append(bytes, sigs, time)?;
         Ok(log)
     }
 
-    /// Whether `append` verifies actor signatures (it always verifies its own
-    /// countersignature logic). Only a trusted generator turns this off.
+    /// Whether `append` verifies actor signatures. Only a trusted generator
+    /// turns this off.
     pub fn set_check_actor_signatures(&mut self, on: bool) {
-        self.check_actor_signatures = on;
+        self.seq.set_check_actor_signatures(on);
     }
 
     pub fn state(&self) -> &LedgerState {
-        &self.state
+        self.seq.state()
     }
 
     pub fn origin(&self) -> &str {
-        self.state.origin().unwrap_or_default()
+        self.seq.origin()
     }
 
     pub fn platform_key(&self) -> &SecretKey {
-        &self.platform
+        self.seq.platform_key()
     }
 
     pub fn head(&self) -> Head {
-        Head {
-            size: self.tree.size(),
-            root: self.tree.root(),
-            chain: self.chain,
-        }
+        self.seq.head()
     }
 
     pub fn checkpoints(&self) -> &[Checkpoint] {
@@ -120,7 +67,7 @@ impl Log {
     }
 
     pub fn tree(&self) -> &Tree {
-        &self.tree
+        self.seq.tree()
     }
 
     /// Appends a signed intent. Every rule of SPEC.md §8 is checked; a refused
@@ -131,125 +78,30 @@ impl Log {
         sigs: Vec<SigRef>,
         time: Timestamp,
     ) -> Result<Receipt, Violation> {
-        let intent = Intent::parse(&intent_bytes)
-            .map_err(|e| Violation::new("bad_intent", e.to_string()))?;
-        let intent_text = String::from_utf8(intent_bytes)
-            .map_err(|_| Violation::new("bad_intent", "intent is not UTF-8"))?;
-        let mut entry = Entry {
-            seq: self.state.size(),
-            time,
-            intent: intent_text,
-            sigs,
-            cosig: Signature([0; 64]),
-        };
-        let jobs = self.state.authorise(&entry, &intent)?;
-        let msg = signing_message(entry.intent.as_bytes());
-        for job in jobs.iter().filter(|j| j.signed == Signed::Intent) {
-            if self.check_actor_signatures {
-                check(job, &msg)?;
-            }
-        }
-        self.state.admit(&entry, &intent)?;
-        // The cosigner is whatever key the rules name; it must be ours.
-        let cosigner = jobs
-            .iter()
-            .find(|j| j.signed == Signed::Cosig)
-            .map(|j| j.key);
-        if cosigner != Some(self.platform.public_key()) {
-            return Err(Violation::new(
-                "wrong_platform_key",
-                "this log does not hold the platform key the rules require",
-            ));
-        }
-        let origin = match intent.kind.as_str() {
-            types::GENESIS => intent.body_str("origin").unwrap_or_default().to_owned(),
-            _ => self.origin().to_owned(),
-        };
-        entry.cosig = self
-            .platform
-            .sign(&cosig_message(&origin, &entry.unsigned_bytes()));
-        let line = entry.to_line();
-        let leaf = leaf_hash(&line);
-        self.state.apply(&entry, &intent);
-        self.chain = chain_hash(&self.chain, &leaf);
-        self.tree.push(leaf);
+        let p = self.seq.prepare(intent_bytes, sigs, time)?;
+        let line = p.line.clone();
+        let receipt = self.seq.commit(p)?;
         self.records.push(line);
-        Ok(Receipt {
-            seq: entry.seq,
-            leaf,
-            chain: self.chain,
-        })
+        Ok(receipt)
     }
 
-    /// Rotates the platform key: the old key signs the rotation, the new key
-    /// proves possession, and the new key signs from the next entry on.
+    /// Rotates the platform key (see [`Sequencer::prepare_rotation`]).
     pub fn rotate_platform_key(
         &mut self,
         new: SecretKey,
         id: &str,
         time: Timestamp,
     ) -> Result<Receipt, Violation> {
-        let old_pk = self.platform.public_key();
-        let new_pk = new.public_key();
-        let intent = Intent {
-            kind: types::ROTATE_PLATFORM_KEY.into(),
-            org: self.operator_org(),
-            key_id: old_pk.key_id(),
-            subject: self.origin().to_owned(),
-            assets: vec![],
-            body: json!({"new_key": new_pk.to_hex()})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            id: id.into(),
-            client_time: time,
-        };
-        let bytes = intent.to_bytes();
-        let msg = signing_message(&bytes);
-        let sigs = vec![
-            SigRef {
-                key_id: old_pk.key_id(),
-                sig: self.platform.sign(&msg),
-            },
-            SigRef {
-                key_id: new_pk.key_id(),
-                sig: new.sign(&msg),
-            },
-        ];
-        let receipt = self.append(bytes, sigs, time)?;
-        self.platform = new;
+        let p = self.seq.prepare_rotation(new, id, time)?;
+        let line = p.line.clone();
+        let receipt = self.seq.commit(p)?;
+        self.records.push(line);
         Ok(receipt)
     }
 
-    fn operator_org(&self) -> String {
-        self.state
-            .genesis_key()
-            .and_then(|k| self.state.key(&k.key_id()))
-            .map(|r| r.org.clone())
-            .unwrap_or_default()
-    }
-
-    /// Signs a checkpoint of the current head. Refuses an empty ledger and a
-    /// repeat of the last checkpoint's size.
+    /// Signs a checkpoint of the current head.
     pub fn checkpoint(&mut self, time: Timestamp) -> Result<Checkpoint, Violation> {
-        let head = self.head();
-        let prev_size = self.checkpoints.last().map_or(0, |c| c.size);
-        if head.size == 0 || (prev_size == head.size && !self.checkpoints.is_empty()) {
-            return Err(Violation::new(
-                "nothing_to_checkpoint",
-                "no entries since the last checkpoint",
-            ));
-        }
-        let time = self.state.last_time().map_or(time, |last| time.max(last));
-        let cp = Checkpoint::sign(
-            self.origin(),
-            head.size,
-            prev_size,
-            head.root,
-            head.chain,
-            time,
-            &self.platform,
-        );
+        let cp = self.seq.checkpoint(time)?;
         self.records.push(cp.to_line());
         self.checkpoints.push(cp.clone());
         Ok(cp)
@@ -261,7 +113,7 @@ impl Log {
         let end = self
             .records
             .iter()
-            .rposition(|r| matches!(Record::kind_of(r), Some(export::Kind::Checkpoint)))
+            .rposition(|r| matches!(export::Record::kind_of(r), Some(export::Kind::Checkpoint)))
             .map_or(0, |i| i + 1);
         w.write_all(export::HEADER)?;
         w.write_all(b"\n")?;
@@ -280,19 +132,10 @@ impl Log {
     }
 
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
-        self.tree.inclusion_proof(seq, size)
+        self.seq.tree().inclusion_proof(seq, size)
     }
 
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofError> {
-        self.tree.consistency_proof(old, new)
+        self.seq.tree().consistency_proof(old, new)
     }
-}
-
-fn check(job: &SigJob, msg: &[u8]) -> Result<(), Violation> {
-    sig::verify(&job.key, msg, &job.sig).map_err(|e| {
-        Violation::new(
-            "bad_signature",
-            format!("signature by key {} does not verify: {e}", job.key.key_id()),
-        )
-    })
 }

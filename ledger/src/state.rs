@@ -317,6 +317,13 @@ impl LedgerState {
                 "seq 0, and only seq 0, must be a ledger.genesis entry",
             ));
         }
+        let ledger_event = intent.kind.starts_with("ledger.") || intent.kind.starts_with("key.");
+        if ledger_event && !intent.assets.is_empty() {
+            return Err(Violation::new(
+                "bad_intent",
+                "ledger.* and key.* events carry no asset operations",
+            ));
+        }
         let mut jobs = Vec::with_capacity(entry.sigs.len() + 1);
         let sig_of = |id: &KeyId| entry.sigs.iter().find(|s| s.key_id == *id).map(|s| s.sig);
         let cosigner = match intent.kind.as_str() {

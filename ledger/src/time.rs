@@ -77,6 +77,15 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Parses the one spelling the platform writes for its own clock (six
+    /// fractional digits), so that re-serialising a parsed time gives back
+    /// the signed bytes.
+    pub fn parse_canonical(s: &str) -> Option<Self> {
+        Self::parse(s).filter(|t| t.to_string() == s)
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// Always six fractional digits, so the writer has one spelling per instant.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,6 +102,13 @@ impl fmt::Debug for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_form_has_six_digits() {
+        assert!(Timestamp::parse_canonical("2026-11-26T06:53:19.000000Z").is_some());
+        assert!(Timestamp::parse_canonical("2026-11-26T06:53:19Z").is_none());
+        assert!(Timestamp::parse_canonical("2026-11-26T06:53:19.1234567Z").is_none());
+    }
 
     #[test]
     fn strict_format() {

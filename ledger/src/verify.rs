@@ -28,23 +28,28 @@ pub struct TrustRoot {
 }
 
 impl TrustRoot {
-    /// `{"origin": "...", "platform_key": "<64 hex>"}`.
+    /// `{"origin": "...", "platform_key": "<64 hex>"}`; other members are
+    /// ignored, a repeated member is refused.
     pub fn parse(bytes: &[u8]) -> Result<TrustRoot, String> {
-        let v: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("trust root is not JSON: {e}"))?;
-        let origin = v
-            .get("origin")
-            .and_then(|o| o.as_str())
-            .filter(|o| crate::is_valid_origin(o))
-            .ok_or("trust root needs an \"origin\" string")?;
-        let key = v
-            .get("platform_key")
-            .and_then(|k| k.as_str())
-            .ok_or("trust root needs a \"platform_key\" hex string")?;
-        let platform_key =
-            PublicKey::from_hex(key).map_err(|e| format!("trust root platform_key: {e}"))?;
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            origin: String,
+            platform_key: String,
+        }
+        // SPEC.md §10.1: parsed as in §2.3 (UTF-8, no lone surrogates, no
+        // repeated member names at any level, bounded depth), not canonical.
+        serde_json::from_slice::<crate::jcs::StrictJson>(bytes)
+            .map_err(|e| format!("trust root: {e}"))?;
+        let raw: Raw = serde_json::from_slice(bytes).map_err(|e| format!("trust root: {e}"))?;
+        if !crate::is_valid_origin(&raw.origin) {
+            return Err(
+                "trust root: origin must be 1-128 printable ASCII characters without spaces".into(),
+            );
+        }
+        let platform_key = PublicKey::from_hex(&raw.platform_key)
+            .map_err(|e| format!("trust root platform_key: {e}"))?;
         Ok(TrustRoot {
-            origin: origin.to_owned(),
+            origin: raw.origin,
             platform_key,
         })
     }
@@ -144,6 +149,8 @@ pub enum InputError {
     State(String),
 }
 
+/// Code of a defect that makes the saved state, not the export, unusable.
+const STATE_UNUSABLE: &str = "state_unusable";
 /// How many leading lines are searched for a well-formed record before the
 /// input is declared not to be an export at all.
 const RECOGNITION_WINDOW: usize = 16;
@@ -460,7 +467,7 @@ impl<'o> Engine<'o> {
         self.covered = false;
         if let Some(saved) = &self.opts.saved
             && saved.size == self.frontier.size()
-            && let Err(v) = self.check_saved(saved)?
+            && let Err(v) = self.check_saved(saved)
         {
             return Ok(Err((v, true)));
         }
@@ -469,18 +476,6 @@ impl<'o> Engine<'o> {
 
     fn check_genesis(&mut self, intent: &Intent) -> Result<(), Violation> {
         let origin = intent.body_str("origin").unwrap_or_default();
-        if let Some(saved) = &self.opts.saved
-            && saved.origin != origin
-        {
-            // Reported as unusable input by the caller via the saved-state check.
-            return Err(Violation::new(
-                "state_origin_mismatch",
-                format!(
-                    "the saved checkpoint is for ledger {:?}, the export is {origin:?}",
-                    saved.origin
-                ),
-            ));
-        }
         if let Some(root) = &self.opts.trust_root {
             let key = intent.body_str("platform_key").unwrap_or_default();
             if root.origin != origin || root.platform_key.to_hex() != key {
@@ -495,28 +490,42 @@ impl<'o> Engine<'o> {
             }
             self.anchored = true;
         }
+        if let Some(saved) = &self.opts.saved
+            && saved.origin != origin
+        {
+            return Err(Violation::new(
+                STATE_UNUSABLE,
+                format!(
+                    "the saved checkpoint is for ledger {:?}, the export is {origin:?}",
+                    saved.origin
+                ),
+            ));
+        }
         Ok(())
     }
 
-    /// Compares the tree at the saved checkpoint's size with it.
-    fn check_saved(&mut self, saved: &Checkpoint) -> Result<Result<(), Violation>, InputError> {
+    /// Compares the tree at the saved checkpoint's size with it. A saved
+    /// checkpoint that is not this ledger's is reported as `state_unusable`,
+    /// which the caller turns into unusable input if it is the first defect.
+    fn check_saved(&mut self, saved: &Checkpoint) -> Result<(), Violation> {
+        let unusable = |msg: String| Violation::new(STATE_UNUSABLE, msg);
         let key = self
             .state
             .platform_key_at_size(saved.size)
             .filter(|k| k.key_id() == saved.key_id)
             .ok_or_else(|| {
-                InputError::State(format!(
+                unusable(format!(
                     "the saved checkpoint's key {} is not this ledger's platform key at size {}",
                     saved.key_id, saved.size
                 ))
             })?;
         saved.verify(key).map_err(|e| {
-            InputError::State(format!(
+            unusable(format!(
                 "the saved checkpoint's signature does not verify: {e}"
             ))
         })?;
         if saved.root != self.frontier.root() || saved.chain != self.chain {
-            return Ok(Err(Violation::new(
+            return Err(Violation::new(
                 "fork",
                 format!(
                     "a checkpoint of size {} saved earlier (root {}) disagrees with this export (root {}): the ledger was forked or rewritten",
@@ -524,10 +533,10 @@ impl<'o> Engine<'o> {
                     to_hex(&saved.root),
                     to_hex(&self.frontier.root())
                 ),
-            )));
+            ));
         }
         self.saved_consistent = Some(saved.size);
-        Ok(Ok(()))
+        Ok(())
     }
 
     fn checkpoint(
@@ -636,6 +645,11 @@ pub fn verify<R: BufRead>(
     opts: &Options,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, InputError> {
+    if let Some(saved) = &opts.saved
+        && saved.size == 0
+    {
+        return Err(InputError::State("the saved checkpoint has size 0".into()));
+    }
     let mut engine = Engine::new(opts);
     let mut bytes = 0u64;
     let mut buf = Vec::new();
@@ -669,11 +683,6 @@ pub fn verify<R: BufRead>(
             }
         }
         let (jobs, msgs, before, defect) = engine.replay(&parsed)?;
-        if let Some(d) = &defect
-            && d.violation.code == "state_origin_mismatch"
-        {
-            return Err(InputError::State(d.violation.message.clone()));
-        }
         let bad_sig = first_bad_signature(&jobs, &msgs, opts.threads, opts.strict);
         let sig_failure = bad_sig.and_then(|i| jobs.get(i)).map(|j| {
             (
@@ -698,6 +707,9 @@ pub fn verify<R: BufRead>(
         };
         let base_line = engine.lines_seen;
         engine.lines_seen += u64::try_from(lines.len()).unwrap_or(0);
+        if let Some((_, v)) = chosen.as_ref().filter(|(_, v)| v.code == STATE_UNUSABLE) {
+            return Err(InputError::State(v.message.clone()));
+        }
         if let Some((line, v)) = chosen {
             let (seq, cps) = before
                 .get(line)

@@ -9,6 +9,7 @@
 mod cli;
 mod jcs;
 mod merkle;
+mod sequencer;
 mod sig;
 mod support;
 mod tamper;

@@ -396,3 +396,61 @@ fn header_only_and_missing_checkpoint_are_invalid() {
     let f = failure(&join(&lines[..2]), &opts());
     assert_eq!((f.seq, f.code), (0, "uncovered_entries"));
 }
+
+/// Regressions found by the independent Python verifier (spec-check).
+#[test]
+fn saved_state_is_judged_only_when_reached() {
+    let s = small();
+    let lines = lines(&s.export);
+    let last = s.sim.log.checkpoints().last().unwrap().clone();
+    // A saved checkpoint with a broken signature...
+    let mut broken = last.clone();
+    broken.sig.0[0] ^= 1;
+    let o = Options {
+        saved: Some(broken),
+        ..opts()
+    };
+    assert!(matches!(
+        verify_bytes(&s.export, &o),
+        Err(InputError::State(_))
+    ));
+    // ...is never reached when the export fails earlier: that failure is reported.
+    let mut t = s.export.clone();
+    let at = lines[0].len() + 1 + lines[1].len() + 1 + 60;
+    t[at] ^= 1;
+    let f = failure(&t, &o);
+    assert_eq!(f.seq, 1, "{f:?}");
+    // Size 0 is not a checkpoint.
+    let mut zero = last;
+    zero.size = 0;
+    let o = Options {
+        saved: Some(zero),
+        ..opts()
+    };
+    assert!(matches!(
+        verify_bytes(&s.export, &o),
+        Err(InputError::State(_))
+    ));
+}
+
+#[test]
+fn platform_times_have_one_spelling() {
+    let s = small();
+    let mut lines = lines(&s.export);
+    let i = lines
+        .iter()
+        .position(|l| !is_entry(l) && l.starts_with(br#"{"chain""#))
+        .unwrap();
+    let text = String::from_utf8(lines[i].clone()).unwrap();
+    // 2026-01-01T00:00:00.012345Z -> 2026-01-01T00:00:00.012Z: the same instant
+    // only if the tail is zeros, but never the signed spelling.
+    let pos = text.find(r#""time":""#).unwrap() + 8;
+    let shorter = format!("{}{}", &text[..pos + 23], &text[pos + 26..]);
+    lines[i] = shorter.into_bytes();
+    let f = failure(&join(&lines), &opts());
+    assert_eq!(
+        (f.seq, f.code),
+        (entries_before(&lines, i), "malformed_record"),
+        "{f:?}"
+    );
+}
