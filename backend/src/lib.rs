@@ -1,3 +1,11 @@
 //! The scf service: HTTP API, storage, the single writer and the domain
 //! modules of the supply-chain finance platform. `main.rs` is only the CLI.
 #![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod http_metrics;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use error::{ApiError, ErrorCode};
