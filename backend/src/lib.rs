@@ -2,10 +2,14 @@
 //! modules of the supply-chain finance platform. `main.rs` is only the CLI.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http_metrics;
+pub mod routes;
+pub mod startup;
 pub mod telemetry;
 
 pub use config::Settings;
 pub use error::{ApiError, ErrorCode};
+pub use startup::Application;
