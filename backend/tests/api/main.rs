@@ -1,1 +1,11 @@
 //! In-process API tests (spawn_app on port 0, a fresh database each).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod cli;
+mod shell;
+mod support;
