@@ -1,5 +1,17 @@
 //! The scf service: HTTP API, storage, the single writer and the domain
 //! modules of the supply-chain finance platform. `main.rs` is only the CLI.
 #![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
 pub mod db;
+pub mod error;
+pub mod http_metrics;
 pub mod ledger;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use error::{ApiError, ErrorCode};
+pub use startup::Application;

@@ -1,3 +1,12 @@
 //! In-process API tests (spawn_app on port 0, a fresh database each).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
+mod cli;
 mod db;
+mod shell;
+mod support;

@@ -1,0 +1,82 @@
+//! `spawn_app()`: a real server on 127.0.0.1:0 with its own data directory.
+//! Extend `TestApp` (a database, keys) rather than adding another helper.
+
+use scf_backend::{Application, Settings};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// Logs stay quiet unless `TEST_LOG=1`; the subscriber is global, so it is
+/// installed once per test binary.
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = scf_backend::telemetry::init("info", scf_backend::config::LogFormat::Pretty);
+    }
+});
+
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    /// Deleted when the `TestApp` is dropped.
+    pub data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Like [`spawn_app`], with extra `SCF_*` settings (they go through the
+/// same parser as the real environment).
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
+    LazyLock::force(&TRACING);
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("SCF_LISTEN".into(), "127.0.0.1:0".into()),
+        ("SCF_DATA_DIR".into(), data_dir.path().display().to_string()),
+        ("SCF_TEST_MODE".into(), "true".into()),
+    ]);
+    vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let settings = Settings::load_with(None, |k| vars.get(k).cloned()).unwrap();
+    settings.ensure_data_dir().unwrap();
+
+    let app = Application::build(settings.clone()).await.unwrap();
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        // The machine may set HTTP_PROXY; tests talk to loopback only.
+        .no_proxy()
+        .build()
+        .unwrap();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client,
+        settings,
+        data_dir,
+    }
+}
