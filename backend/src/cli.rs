@@ -36,7 +36,7 @@ enum Command {
     /// Settings come from built-in defaults, then the TOML file given by
     /// --config (or SCF_CONFIG), then SCF_* environment variables:
     /// SCF_LISTEN, SCF_DATA_DIR, SCF_DATABASE_URL, SCF_LOG, SCF_LOG_FORMAT,
-    /// SCF_MAX_BODY_BYTES, SCF_CLOCK_SKEW_SECS, SCF_TEST_MODE.
+    /// SCF_MAX_BODY_BYTES, SCF_CLOCK_SKEW_SECS, SCF_ORIGIN, SCF_TEST_MODE.
     Serve {
         /// TOML settings file; keys are the variable names without SCF_, in
         /// lowercase (listen, data_dir, ...).
@@ -66,6 +66,15 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         intent: PathBuf,
     },
+    /// Create or upgrade the database schema, then exit.
+    ///
+    /// `serve` does this too on every start; this command lets an operator
+    /// do it ahead of a deployment.
+    Migrate {
+        /// TOML settings file (see `serve`).
+        #[arg(long, env = "SCF_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Ledger tools.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -76,6 +85,16 @@ enum LedgerCommand {
     /// Verify a ledger export offline (the same checks and exit codes as
     /// scf-verify: 0 valid, 1 invalid, 2 unusable input).
     Verify(verify::VerifyArgs),
+    /// Write the stored ledger as an export (ledger SPEC.md §9), up to its
+    /// newest checkpoint, for scf-verify or an auditor.
+    Export {
+        /// Where to write the export; - for standard output.
+        #[arg(long, value_name = "FILE", default_value = "-")]
+        out: PathBuf,
+        /// TOML settings file (see `serve`).
+        #[arg(long, env = "SCF_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Parses the process arguments and runs the command.
@@ -85,8 +104,49 @@ pub fn run() -> ExitCode {
         Command::Serve { config } => serve(config.as_deref()),
         Command::Keygen { out } => report("keygen", keygen(&out)),
         Command::Sign { key, intent } => report("sign", sign(&key, &intent)),
+        Command::Migrate { config } => report("migrate", migrate(config.as_deref())),
         Command::Ledger(LedgerCommand::Verify(args)) => verify::run(&args),
+        Command::Ledger(LedgerCommand::Export { out, config }) => {
+            report("ledger export", export(&out, config.as_deref()))
+        }
     }
+}
+
+fn open_db(config: Option<&Path>) -> Result<crate::db::Db, String> {
+    let settings = Settings::load(config).map_err(|e| e.to_string())?;
+    crate::db::Db::connect(settings.database_url.expose(), Some(1)).map_err(|e| e.to_string())
+}
+
+fn migrate(config: Option<&Path>) -> Result<(), String> {
+    let db = open_db(config)?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    let applied = crate::db::migrate(&mut conn).map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        println!("the schema is up to date");
+    }
+    for v in applied {
+        println!("applied {v}");
+    }
+    Ok(())
+}
+
+fn export(out: &Path, config: Option<&Path>) -> Result<(), String> {
+    let db = open_db(config)?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    let written = if out.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        crate::ledger::export(&mut conn, &mut w)
+    } else {
+        let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        crate::ledger::export(&mut conn, &mut w)
+    }
+    .map_err(|e| e.to_string())?;
+    if out.as_os_str() != "-" {
+        eprintln!("wrote {written} entries to {}", out.display());
+    }
+    Ok(())
 }
 
 fn report(cmd: &str, result: Result<(), String>) -> ExitCode {
@@ -128,7 +188,9 @@ fn serve(config: Option<&Path>) -> ExitCode {
         let database = settings.database_url.to_string();
         let app = match Application::build(settings).await {
             Ok(app) => app,
-            Err(e @ StartupError::Bind { .. }) => {
+            // A bad address, an unreachable or rolled-back database, or an
+            // unusable key file: the operator's input, not a crash.
+            Err(e @ (StartupError::Bind { .. } | StartupError::Open(_))) => {
                 eprintln!("scf serve: {e}");
                 return ExitCode::from(2);
             }

@@ -13,6 +13,7 @@ pub const DEFAULT_DATA_DIR: &str = "./scf-data";
 pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
+pub const DEFAULT_ORIGIN: &str = "scf.local/ledger";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,6 +72,8 @@ pub struct Settings {
     pub clock_skew_secs: u64,
     /// Enables test-only behaviour; never set in production.
     pub test_mode: bool,
+    /// The ledger's name (ledger SPEC.md §2.5), fixed when the ledger is created.
+    pub origin: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +97,7 @@ struct FileSettings {
     max_body_bytes: Option<u64>,
     clock_skew_secs: Option<u64>,
     test_mode: Option<bool>,
+    origin: Option<String>,
 }
 
 impl Settings {
@@ -182,7 +186,16 @@ impl Settings {
             None => f.test_mode.unwrap_or(false),
         };
 
+        let origin = pick("SCF_ORIGIN", f.origin).unwrap_or_else(|| DEFAULT_ORIGIN.into());
+        if !scf_ledger::is_valid_origin(&origin) {
+            return Err(invalid(
+                "SCF_ORIGIN",
+                "must be 1-128 printable ASCII characters without spaces",
+            ));
+        }
+
         Ok(Settings {
+            origin,
             listen,
             data_dir,
             database_url,

@@ -23,6 +23,8 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Open(#[from] crate::ledger::OpenError),
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
 }
@@ -57,6 +59,17 @@ impl Application {
         let addr = listener
             .local_addr()
             .map_err(|e| anyhow::anyhow!("cannot read the bound address: {e}"))?;
+        // Storage and the writer come up before the server answers anything,
+        // so a bad database URL, a rolled-back database or an unwritable data
+        // directory stops the start with one clear line.
+        let (db, writer) = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || crate::ledger::open(&settings))
+                .await
+                .map_err(|e| anyhow::anyhow!("start-up task failed: {e}"))??
+        };
+        let db = web::Data::new(db);
+        let writer = web::Data::new(writer);
         let metrics = web::Data::new(http_metrics::handle()?);
         let doc = routes::openapi();
         let doc_json = OpenApiJson(web::Bytes::from(
@@ -69,6 +82,8 @@ impl Application {
             App::new()
                 .into_utoipa_app()
                 .app_data(settings.clone())
+                .app_data(db.clone())
+                .app_data(writer.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_body)

@@ -4,6 +4,9 @@ use crate::db::schema::{ledger_checkpoints, ledger_entries};
 use crate::db::{DbConn, DbError, DbInstant};
 use diesel::prelude::*;
 use scf_ledger::checkpoint::Checkpoint;
+use scf_ledger::entry::Entry;
+use scf_ledger::hash::Hash;
+use scf_ledger::intent::Intent;
 use scf_ledger::sequencer::Prepared;
 
 /// Rows read per query when streaming the ledger.
@@ -13,22 +16,34 @@ fn to_i64(n: u64) -> Result<i64, DbError> {
     i64::try_from(n).map_err(|_| DbError::Config(format!("{n} does not fit a BIGINT")))
 }
 
-pub fn insert_entry(conn: &mut DbConn, p: &Prepared) -> Result<(), DbError> {
-    let line = String::from_utf8(p.line.clone())
-        .map_err(|_| DbError::Config("entry line is not UTF-8".into()))?;
+pub fn insert_entry(
+    conn: &mut DbConn,
+    entry: &Entry,
+    intent: &Intent,
+    line: &[u8],
+    leaf: &Hash,
+    chain: &Hash,
+) -> Result<(), DbError> {
+    let line =
+        std::str::from_utf8(line).map_err(|_| DbError::Config("entry line is not UTF-8".into()))?;
     diesel::insert_into(ledger_entries::table)
         .values((
-            ledger_entries::seq.eq(to_i64(p.entry.seq)?),
-            ledger_entries::org_id.eq(&p.intent.org),
-            ledger_entries::intent_id.eq(&p.intent.id),
-            ledger_entries::event_type.eq(&p.intent.kind),
-            ledger_entries::time.eq(DbInstant::new(p.entry.time.as_datetime())),
+            ledger_entries::seq.eq(to_i64(entry.seq)?),
+            ledger_entries::org_id.eq(&intent.org),
+            ledger_entries::intent_id.eq(&intent.id),
+            ledger_entries::event_type.eq(&intent.kind),
+            ledger_entries::time.eq(DbInstant::new(entry.time.as_datetime())),
             ledger_entries::line.eq(line),
-            ledger_entries::leaf.eq(p.leaf.to_vec()),
-            ledger_entries::chain.eq(p.chain.to_vec()),
+            ledger_entries::leaf.eq(leaf.to_vec()),
+            ledger_entries::chain.eq(chain.to_vec()),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Stores a prepared entry (see [`insert_entry`]).
+pub fn insert_prepared(conn: &mut DbConn, p: &Prepared) -> Result<(), DbError> {
+    insert_entry(conn, &p.entry, &p.intent, &p.line, &p.leaf, &p.chain)
 }
 
 pub fn insert_checkpoint(conn: &mut DbConn, cp: &Checkpoint) -> Result<(), DbError> {
@@ -56,7 +71,12 @@ pub struct EntryRow {
 }
 
 /// Entries with `from <= seq < to`, in order, at most `limit`.
-pub fn entries(conn: &mut DbConn, from: u64, to: u64, limit: i64) -> Result<Vec<EntryRow>, DbError> {
+pub fn entries(
+    conn: &mut DbConn,
+    from: u64,
+    to: u64,
+    limit: i64,
+) -> Result<Vec<EntryRow>, DbError> {
     Ok(ledger_entries::table
         .filter(ledger_entries::seq.ge(to_i64(from)?))
         .filter(ledger_entries::seq.lt(to_i64(to.min(i64::MAX as u64))?))

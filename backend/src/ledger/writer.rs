@@ -175,6 +175,8 @@ enum Job {
         reply: oneshot::Sender<Result<Vec<Hash>, ProofError>>,
     },
     Checkpoint(oneshot::Sender<Result<Checkpoint, CommandError>>),
+    /// Finish the queue, cover it with a checkpoint, and stop.
+    Stop(oneshot::Sender<()>),
 }
 
 /// Handle to the writer thread. Cloning it is cheap.
@@ -193,6 +195,7 @@ impl std::fmt::Debug for Job {
             Job::Inclusion { .. } => "Inclusion",
             Job::Consistency { .. } => "Consistency",
             Job::Checkpoint(_) => "Checkpoint",
+            Job::Stop(_) => "Stop",
         })
     }
 }
@@ -200,7 +203,11 @@ impl std::fmt::Debug for Job {
 /// Rebuilds the sequencer from storage, checking every stored entry against
 /// the ledger's rules and the stored hashes, then against the published
 /// checkpoint.
-fn restore(conn: &mut DbConn, cfg: &WriterConfig, platform: SecretKey) -> Result<Sequencer, StartError> {
+fn restore(
+    conn: &mut DbConn,
+    cfg: &WriterConfig,
+    platform: SecretKey,
+) -> Result<Sequencer, StartError> {
     let mut seq = Sequencer::new(SecretKey::from_seed(&platform.seed()));
     let mut next = 0u64;
     loop {
@@ -236,13 +243,20 @@ fn restore(conn: &mut DbConn, cfg: &WriterConfig, platform: SecretKey) -> Result
             return Err(StartError::RolledBack {
                 stored,
                 published: published.size,
-                file: cfg.data_dir.join(keyfile::PUBLISHED_FILE).display().to_string(),
+                file: cfg
+                    .data_dir
+                    .join(keyfile::PUBLISHED_FILE)
+                    .display()
+                    .to_string(),
             });
         }
-        let root = seq.tree().root_at(published.size).map_err(|e| StartError::Corrupt {
-            seq: published.size,
-            violation: Violation::new("bad_checkpoint_size", e.to_string()),
-        })?;
+        let root = seq
+            .tree()
+            .root_at(published.size)
+            .map_err(|e| StartError::Corrupt {
+                seq: published.size,
+                violation: Violation::new("bad_checkpoint_size", e.to_string()),
+            })?;
         if root != published.root {
             return Err(StartError::Forked {
                 size: published.size,
@@ -277,7 +291,7 @@ impl Writer {
             let p = seq
                 .prepare(intent, sigs, now)
                 .map_err(|violation| StartError::Corrupt { seq: 0, violation })?;
-            write_tx(&mut conn, |c| store::insert_entry(c, &p))?;
+            write_tx(&mut conn, |c| store::insert_prepared(c, &p))?;
             seq.commit(p)
                 .map_err(|violation| StartError::Corrupt { seq: 0, violation })?;
         }
@@ -317,7 +331,9 @@ impl Writer {
 
     fn send(&self, job: Job) -> Result<(), CommandError> {
         if self.queued.load(Ordering::Relaxed) >= self.max_queue {
-            return Err(CommandError::Unavailable("the write queue is full; retry shortly".into()));
+            return Err(CommandError::Unavailable(
+                "the write queue is full; retry shortly".into(),
+            ));
         }
         self.queued.fetch_add(1, Ordering::Relaxed);
         self.tx.send(job).map_err(|_| {
@@ -343,8 +359,21 @@ impl Writer {
             .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
     }
 
+    /// Commits what is queued, signs a final checkpoint and stops the
+    /// thread; later calls on any handle get `Unavailable`.
+    pub async fn stop(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Job::Stop(reply)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     /// The leaf hash of `seq` and its inclusion proof in the tree of `size`.
-    pub async fn inclusion_proof(&self, seq: u64, size: u64) -> Result<(Hash, Vec<Hash>), CommandError> {
+    pub async fn inclusion_proof(
+        &self,
+        seq: u64,
+        size: u64,
+    ) -> Result<(Hash, Vec<Hash>), CommandError> {
         let (reply, rx) = oneshot::channel();
         self.send(Job::Inclusion { seq, size, reply })?;
         rx.await
@@ -404,15 +433,17 @@ impl State {
             }
             self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
             let mut submissions = Vec::new();
+            let mut stop = None;
             for job in batch {
                 match job {
                     Job::Submit(s, reply) => submissions.push((s, reply)),
                     Job::Inclusion { seq, size, reply } => {
                         let r = self.seq.tree().inclusion_proof(seq, size).and_then(|p| {
-                            let leaf = self.seq.tree().leaf(seq).ok_or(ProofError::IndexOutOfRange {
-                                index: seq,
-                                size,
-                            })?;
+                            let leaf = self
+                                .seq
+                                .tree()
+                                .leaf(seq)
+                                .ok_or(ProofError::IndexOutOfRange { index: seq, size })?;
                             Ok((leaf, p))
                         });
                         let _ = reply.send(r);
@@ -428,15 +459,24 @@ impl State {
                         });
                         let _ = reply.send(r);
                     }
+                    Job::Stop(reply) => stop = Some(reply),
                 }
             }
             self.commit_batch(submissions);
+            if let Some(reply) = stop {
+                self.maybe_checkpoint(true);
+                let _ = reply.send(());
+                return;
+            }
             self.maybe_checkpoint(false);
         }
     }
 
     /// Applies a batch in one transaction, one savepoint per submission.
-    fn commit_batch(&mut self, batch: Vec<(Submission, oneshot::Sender<Result<Outcome, CommandError>>)>) {
+    fn commit_batch(
+        &mut self,
+        batch: Vec<(Submission, oneshot::Sender<Result<Outcome, CommandError>>)>,
+    ) {
         if batch.is_empty() {
             return;
         }
@@ -564,7 +604,11 @@ impl State {
 /// One submission under its own savepoint: the ledger rules, then the
 /// business change, then the entry row. The sequencer advances only if all
 /// three succeed.
-fn apply_one(conn: &mut DbConn, seq: &mut Sequencer, s: Submission) -> Result<Outcome, CommandError> {
+fn apply_one(
+    conn: &mut DbConn,
+    seq: &mut Sequencer,
+    s: Submission,
+) -> Result<Outcome, CommandError> {
     let last = seq.state().last_time();
     let now = Timestamp::now();
     let time = last.map_or(now, |l| now.max(l));
@@ -579,7 +623,7 @@ fn apply_one(conn: &mut DbConn, seq: &mut Sequencer, s: Submission) -> Result<Ou
             intent: &prepared.intent,
         };
         let value = effect(c, &view)?;
-        store::insert_entry(c, &prepared)?;
+        store::insert_prepared(c, &prepared)?;
         Ok(value)
     })?;
     let receipt = seq.commit(prepared).map_err(CommandError::Ledger)?;

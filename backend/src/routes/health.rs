@@ -1,7 +1,10 @@
 //! Probes for the orchestrator. Neither needs authentication or touches
 //! anything slow: liveness must not fail because a dependency is down.
 
-use actix_web::{HttpResponse, get};
+use crate::db::Db;
+use crate::error::{ApiError, ErrorCode};
+use actix_web::{HttpResponse, get, web};
+use diesel::RunQueryDsl;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,13 +25,24 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Readiness: the service can do useful work; 503 while it cannot.
-// Nothing to wait for yet; the database check belongs here once storage exists.
 #[utoipa::path(tag = "ops", operation_id = "get_readyz", responses(
     (status = 200, description = "Ready to serve", body = Status),
     (status = 503, description = "Not ready", body = crate::error::Problem,
         content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]
-pub async fn readyz() -> HttpResponse {
-    HttpResponse::Ok().json(Status { status: "ready" })
+pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+    db.run(|c| {
+        diesel::sql_query("SELECT 1")
+            .execute(c)
+            .map_err(crate::db::DbError::from)
+    })
+    .await
+    .map_err(|e: crate::db::DbError| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!("the database does not answer: {e}"),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(Status { status: "ready" }))
 }

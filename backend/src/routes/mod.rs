@@ -4,6 +4,7 @@
 
 pub mod health;
 pub mod intents;
+pub mod ledger;
 pub mod time;
 
 use utoipa::OpenApi;
@@ -23,6 +24,7 @@ pub const V1: &str = "/v1";
         (name = "ops", description = "Liveness, readiness"),
         (name = "meta", description = "Server facts clients need"),
         (name = "intents", description = "Signed intents (ledger SPEC.md §4)"),
+        (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
 )]
@@ -37,7 +39,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(
             utoipa_actix_web::scope(V1)
                 .service(time::get_time)
-                .service(intents::check_intent),
+                .service(intents::check_intent)
+                .service(ledger::get_checkpoint)
+                .service(ledger::get_inclusion_proof)
+                .service(ledger::get_consistency_proof),
         );
 }
 

@@ -8,5 +8,6 @@
 
 mod cli;
 mod db;
+mod ledger;
 mod shell;
 mod support;

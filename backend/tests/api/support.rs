@@ -1,6 +1,7 @@
 //! `spawn_app()`: a real server on 127.0.0.1:0 with its own data directory.
 //! Extend `TestApp` (a database, keys) rather than adding another helper.
 
+use scf_backend::db::testing::{PG_ENV, TestDb};
 use scf_backend::{Application, Settings};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -22,6 +23,10 @@ pub struct TestApp {
     pub settings: Settings,
     /// Deleted when the `TestApp` is dropped.
     pub data_dir: tempfile::TempDir,
+    /// The app's own database: PostgreSQL when `SCF_TEST_DATABASE_URL`
+    /// names a server, else a SQLite file. Held so it lives as long as the app.
+    #[allow(dead_code)]
+    pub db: TestDb,
 }
 
 impl TestApp {
@@ -53,9 +58,14 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     LazyLock::force(&TRACING);
     let data_dir = tempfile::tempdir().unwrap();
+    let db = match std::env::var(PG_ENV) {
+        Ok(server) => TestDb::postgres(&server).unwrap(),
+        Err(_) => TestDb::sqlite().unwrap(),
+    };
     let mut vars: HashMap<String, String> = HashMap::from([
         ("SCF_LISTEN".into(), "127.0.0.1:0".into()),
         ("SCF_DATA_DIR".into(), data_dir.path().display().to_string()),
+        ("SCF_DATABASE_URL".into(), db.url().to_owned()),
         ("SCF_TEST_MODE".into(), "true".into()),
     ]);
     vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
@@ -78,5 +88,6 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
         client,
         settings,
         data_dir,
+        db,
     }
 }

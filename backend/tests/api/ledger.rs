@@ -1,0 +1,357 @@
+//! The single writer and the ledger endpoints, on SQLite and (with
+//! SCF_TEST_DATABASE_URL) PostgreSQL.
+
+use crate::support::spawn_app;
+use diesel::prelude::*;
+use scf_backend::db::schema::organisations;
+use scf_backend::db::testing::TestDb;
+use scf_backend::db::{Db, DbId, DbInstant};
+use scf_backend::ledger::writer::{
+    CommandError, Effect, StartError, Submission, Writer, WriterConfig,
+};
+use scf_backend::ledger::{export, keyfile};
+use scf_ledger::entry::SigRef;
+use scf_ledger::intent::{Intent, signing_message};
+use scf_ledger::sig::SecretKey;
+use scf_ledger::state::types;
+use scf_ledger::time::Timestamp;
+use scf_ledger::verify::{Options, verify_bytes};
+use serde_json::json;
+use std::time::Duration;
+
+fn key(label: &str) -> SecretKey {
+    SecretKey::from_seed(&scf_ledger::hash::sha256(label.as_bytes()))
+}
+
+fn signed(
+    kind: &str,
+    org: &str,
+    signer: &SecretKey,
+    id: &str,
+    body: serde_json::Value,
+) -> (Vec<u8>, Vec<SigRef>) {
+    let intent = Intent {
+        kind: kind.into(),
+        org: org.into(),
+        key_id: signer.public_key().key_id(),
+        subject: String::new(),
+        assets: vec![],
+        body: body.as_object().cloned().unwrap_or_default(),
+        id: id.into(),
+        client_time: Timestamp::now(),
+    };
+    let bytes = intent.to_bytes();
+    let sig = signer.sign(&signing_message(&bytes));
+    (
+        bytes,
+        vec![SigRef {
+            key_id: signer.public_key().key_id(),
+            sig,
+        }],
+    )
+}
+
+fn noop() -> Effect {
+    Box::new(|_, _| Ok(json!({})))
+}
+
+/// An effect that writes an organisation row named `name`, then fails if asked.
+fn write_org(name: String, fail: bool) -> Effect {
+    Box::new(move |c, view| {
+        let now = DbInstant::now();
+        diesel::insert_into(organisations::table)
+            .values((
+                organisations::id.eq(DbId::new_v7()),
+                organisations::kind.eq("supplier"),
+                organisations::name.eq(&name),
+                organisations::status.eq("invited"),
+                organisations::created_at.eq(now),
+                organisations::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        if fail {
+            return Err(CommandError::Rejected {
+                status: 422,
+                code: "test_refusal",
+                message: "refused on purpose".into(),
+            });
+        }
+        Ok(json!({"seq": view.seq}))
+    })
+}
+
+struct Env {
+    _db: TestDb,
+    db: Db,
+    dir: tempfile::TempDir,
+}
+
+fn env(t: TestDb) -> Env {
+    let db = t.connect().unwrap();
+    scf_backend::db::migrate(&mut db.get().unwrap()).unwrap();
+    Env {
+        _db: t,
+        db,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn start(e: &Env) -> Result<Writer, StartError> {
+    let key = keyfile::load_or_create_platform_key(e.dir.path()).unwrap();
+    let mut cfg = WriterConfig::new(e.dir.path().to_owned(), "test.local/ledger", "operator");
+    cfg.checkpoint_interval = Duration::from_millis(200);
+    Writer::start(e.db.clone(), cfg, key)
+}
+
+fn exported(e: &Env) -> Vec<u8> {
+    let mut out = Vec::new();
+    export(&mut e.db.get().unwrap(), &mut out).unwrap();
+    out
+}
+
+fn org_names(e: &Env) -> Vec<String> {
+    organisations::table
+        .select(organisations::name)
+        .load(&mut e.db.get().unwrap())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_keeps_each_submission_atomic() {
+    for t in TestDb::all().unwrap() {
+        let e = env(t);
+        let w = start(&e).unwrap();
+        let alice = key("alice");
+        let (i, s) = signed(
+            types::KEY_ADD,
+            "org-a",
+            &alice,
+            "k1",
+            json!({"public_key": alice.public_key().to_hex()}),
+        );
+        w.submit(Submission {
+            intent: i,
+            sigs: s,
+            effect: noop(),
+        })
+        .await
+        .unwrap();
+
+        // 60 concurrent submissions: every 5th fails in its business change,
+        // every 7th has a forged signature; the rest must all land.
+        let mut tasks = Vec::new();
+        for n in 0..60u32 {
+            let w = w.clone();
+            let signer = if n % 7 == 3 {
+                key("mallory")
+            } else {
+                key("alice")
+            };
+            let (mut intent, mut sigs) = signed(
+                "logistics.delivery.confirm",
+                "org-a",
+                &signer,
+                &format!("d{n}"),
+                json!({"n": n}),
+            );
+            if n % 7 == 3 {
+                // Claims to be Alice's key but is signed by Mallory.
+                let alice_id = key("alice").public_key().key_id();
+                let mut parsed = Intent::parse(&intent).unwrap();
+                parsed.key_id = alice_id;
+                intent = parsed.to_bytes();
+                sigs = vec![SigRef {
+                    key_id: alice_id,
+                    sig: signer.sign(&signing_message(&intent)),
+                }];
+            }
+            let effect = write_org(format!("org-{n}"), n.is_multiple_of(5));
+            tasks.push(tokio::spawn(async move {
+                (
+                    n,
+                    w.submit(Submission {
+                        intent,
+                        sigs,
+                        effect,
+                    })
+                    .await,
+                )
+            }));
+        }
+        let mut seqs = Vec::new();
+        for t in tasks {
+            let (n, r) = t.await.unwrap();
+            match (n.is_multiple_of(5), n % 7 == 3, r) {
+                (false, false, Ok(o)) => {
+                    assert_eq!(o.value["seq"], o.receipt.seq);
+                    seqs.push(o.receipt.seq);
+                }
+                (true, false, Err(CommandError::Rejected { code, .. })) => {
+                    assert_eq!(code, "test_refusal")
+                }
+                (_, true, Err(CommandError::Ledger(v))) => {
+                    assert_eq!(v.code, "bad_signature", "{n}")
+                }
+                (a, b, r) => panic!("submission {n} (fails={a}, forged={b}): {r:?}"),
+            }
+        }
+        seqs.sort_unstable();
+        let expected: Vec<u64> = (2..2 + seqs.len() as u64).collect();
+        assert_eq!(seqs, expected, "no gaps, no duplicates");
+        // Only the successful submissions' business rows exist.
+        let mut names = org_names(&e);
+        names.retain(|n| n.starts_with("org-"));
+        assert_eq!(names.len(), seqs.len());
+        assert!(names.iter().all(|n| {
+            let k: u32 = n.trim_start_matches("org-").parse().unwrap();
+            !k.is_multiple_of(5) && k % 7 != 3
+        }));
+        // The stored ledger is a valid export once checkpointed.
+        let cp = w.checkpoint().await.unwrap();
+        assert_eq!(cp.size, 2 + seqs.len() as u64);
+        let r = verify_bytes(&exported(&e), &Options::default()).unwrap();
+        assert!(r.is_valid(), "{:?}", r.failure);
+        assert_eq!(r.entries, cp.size);
+        w.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_restores_the_head_refuses_replays_and_detects_rollback() {
+    for t in TestDb::all().unwrap() {
+        let e = env(t);
+        let w = start(&e).unwrap();
+        let alice = key("alice");
+        let (i, s) = signed(
+            types::KEY_ADD,
+            "org-a",
+            &alice,
+            "k1",
+            json!({"public_key": alice.public_key().to_hex()}),
+        );
+        w.submit(Submission {
+            intent: i,
+            sigs: s,
+            effect: noop(),
+        })
+        .await
+        .unwrap();
+        let replayed = signed(
+            "logistics.delivery.confirm",
+            "org-a",
+            &alice,
+            "once",
+            json!({}),
+        );
+        w.submit(Submission {
+            intent: replayed.0.clone(),
+            sigs: replayed.1.clone(),
+            effect: noop(),
+        })
+        .await
+        .unwrap();
+        let first = w.checkpoint().await.unwrap();
+        w.stop().await;
+
+        // A snapshot of storage at this point, for the rollback below.
+        let snapshot = TestDb::sqlite().unwrap();
+        let old = exported(&e);
+
+        // Restart: same head; the same signed intent is refused.
+        let w = start(&e).unwrap();
+        assert_eq!(w.head().size, first.size);
+        let err = w
+            .submit(Submission {
+                intent: replayed.0,
+                sigs: replayed.1,
+                effect: noop(),
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CommandError::Ledger(ref v) if v.code == "duplicate_intent"),
+            "{err:?}"
+        );
+        let (i, s) = signed(
+            "logistics.delivery.confirm",
+            "org-a",
+            &alice,
+            "twice",
+            json!({}),
+        );
+        w.submit(Submission {
+            intent: i,
+            sigs: s,
+            effect: noop(),
+        })
+        .await
+        .unwrap();
+        let second = w.checkpoint().await.unwrap();
+        assert_eq!(second.size, first.size + 1);
+        w.stop().await;
+
+        // Roll storage back: load the old export's entries into a fresh
+        // database and start the writer on it with the same data directory.
+        let back = env(snapshot);
+        let restore_dir = back.dir.path().to_owned();
+        std::fs::copy(
+            e.dir.path().join(keyfile::PLATFORM_KEY_FILE),
+            restore_dir.join(keyfile::PLATFORM_KEY_FILE),
+        )
+        .unwrap();
+        std::fs::copy(
+            e.dir.path().join(keyfile::PUBLISHED_FILE),
+            restore_dir.join(keyfile::PUBLISHED_FILE),
+        )
+        .unwrap();
+        {
+            let mut conn = back.db.get().unwrap();
+            scf_backend::ledger::import_for_tests(&mut conn, &old).unwrap();
+        }
+        match start(&back) {
+            Err(StartError::RolledBack {
+                stored, published, ..
+            }) => {
+                assert_eq!((stored, published), (first.size, second.size));
+            }
+            other => panic!("a rolled-back database must be refused, got {other:?}"),
+        }
+    }
+}
+
+#[actix_web::test]
+async fn checkpoint_and_proofs_over_http() {
+    let app = spawn_app().await;
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    let cp: serde_json::Value = app.get("/v1/ledger/checkpoint").await.json().await.unwrap();
+    assert!(cp["size"].as_u64().unwrap() >= 1, "{cp}");
+    let line = cp["line"].as_str().unwrap();
+    let checkpoint = scf_ledger::checkpoint::Checkpoint::parse_line(line.as_bytes()).unwrap();
+    let platform = keyfile::load_or_create_platform_key(app.data_dir.path()).unwrap();
+    checkpoint.verify(&platform.public_key()).unwrap();
+
+    let p: serde_json::Value = app
+        .get("/v1/ledger/proofs/inclusion?seq=0")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let leaf = scf_ledger::hash::from_hex::<32>(p["leaf"].as_str().unwrap()).unwrap();
+    let proof: Vec<[u8; 32]> = p["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| scf_ledger::hash::from_hex::<32>(h.as_str().unwrap()).unwrap())
+        .collect();
+    scf_ledger::merkle::verify_inclusion(&leaf, 0, checkpoint.size, &proof, &checkpoint.root)
+        .unwrap();
+
+    let bad = app.get("/v1/ledger/proofs/inclusion?seq=99&size=1").await;
+    assert_eq!(bad.status(), 422);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    let bad = app.get("/v1/ledger/proofs/consistency?old=5&new=2").await;
+    assert_eq!(bad.status(), 422);
+    let bad = app.get("/v1/ledger/proofs/inclusion?seq=-1").await;
+    assert_eq!(bad.status(), 400);
+}
