@@ -2,8 +2,6 @@
 //! running (or, for `ledger verify`, an invalid export); 2 unusable input,
 //! configuration or environment, reported as one line on stderr.
 
-mod verify;
-
 use crate::config::Settings;
 use crate::routes::intents::{IntentSig, SignedIntent};
 use crate::startup::{Application, StartupError};
@@ -84,7 +82,7 @@ enum Command {
 enum LedgerCommand {
     /// Verify a ledger export offline (the same checks and exit codes as
     /// scf-verify: 0 valid, 1 invalid, 2 unusable input).
-    Verify(verify::VerifyArgs),
+    Verify(scf_ledger::verify_cli::VerifyArgs),
     /// Write the stored ledger as an export (ledger SPEC.md §9), up to its
     /// newest checkpoint, for scf-verify or an auditor.
     Export {
@@ -105,7 +103,9 @@ pub fn run() -> ExitCode {
         Command::Keygen { out } => report("keygen", keygen(&out)),
         Command::Sign { key, intent } => report("sign", sign(&key, &intent)),
         Command::Migrate { config } => report("migrate", migrate(config.as_deref())),
-        Command::Ledger(LedgerCommand::Verify(args)) => verify::run(&args),
+        Command::Ledger(LedgerCommand::Verify(args)) => {
+            scf_ledger::verify_cli::run(&args, "scf ledger verify")
+        }
         Command::Ledger(LedgerCommand::Export { out, config }) => {
             report("ledger export", export(&out, config.as_deref()))
         }

@@ -22,5 +22,6 @@ pub mod state;
 pub mod time;
 pub mod uscc;
 pub mod verify;
+pub mod verify_cli;
 
 pub use state::is_valid_origin;

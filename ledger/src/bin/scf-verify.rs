@@ -4,14 +4,8 @@
 //! first bad seq; 2 the input (or a side file) is unusable.
 
 use clap::Parser;
-use scf_ledger::checkpoint::Checkpoint;
-use scf_ledger::hash::to_hex;
-use scf_ledger::verify::{self, InputError, Options, Report, TrustRoot};
-use std::fs::File;
-use std::io::{self, BufReader, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use scf_ledger::verify_cli::{VerifyArgs, run};
 use std::process::ExitCode;
-use std::time::Instant;
 
 /// Verify an scf-ledger export without trusting the platform that made it.
 ///
@@ -20,195 +14,12 @@ use std::time::Instant;
 /// a previously accepted checkpoint, and the business invariants (no asset
 /// encumbered twice at once).
 #[derive(Parser, Debug)]
-#[command(
-    name = "scf-verify",
-    version,
-    after_help = "Exit status: 0 valid, 1 invalid (the report names the first bad seq), 2 unusable input."
-)]
-struct Args {
-    /// JSON file {"origin": ..., "platform_key": ...} naming the ledger and its
-    /// first platform key. Without it the genesis entry is taken on trust.
-    #[arg(long, value_name = "FILE")]
-    trust_root: Option<PathBuf>,
-    /// File holding the newest checkpoint accepted before. It is checked
-    /// against the export (detecting truncation, rollback and forks) and
-    /// replaced by the export's newest checkpoint when the export is valid.
-    #[arg(long, value_name = "FILE")]
-    state: Option<PathBuf>,
-    /// Print a JSON report instead of the summary.
-    #[arg(long)]
-    json: bool,
-    /// Verify every signature on its own instead of in batches (slower).
-    #[arg(long)]
-    strict: bool,
-    /// Worker threads (default: the number of cores).
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-    /// Show progress on stderr even when it is not a terminal.
-    #[arg(long)]
-    progress: bool,
-    /// The export file, or - for standard input.
-    #[arg(value_name = "EXPORT")]
-    export: PathBuf,
-}
-
-fn unusable(msg: impl std::fmt::Display, json: bool) -> ExitCode {
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({"valid": false, "unusable": msg.to_string()})
-        );
-    } else {
-        eprintln!("scf-verify: unusable input: {msg}");
-    }
-    ExitCode::from(2)
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn load_state(path: &Path) -> Result<Option<Checkpoint>, String> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let bytes = read_file(path)?;
-    let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-    Checkpoint::parse_line(line)
-        .map(Some)
-        .map_err(|e| format!("{}: not a saved checkpoint: {e}", path.display()))
-}
-
-fn save_state(path: &Path, cp: &Checkpoint) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp)?;
-    f.write_all(&cp.to_line())?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-fn summary(r: &Report, elapsed: f64, saved: Option<&Checkpoint>) -> String {
-    let mut s = String::new();
-    let origin = r.origin.as_deref().unwrap_or("?");
-    match &r.failure {
-        None => s.push_str(&format!("VALID    {origin}\n")),
-        Some(f) => s.push_str(&format!(
-            "INVALID  {origin}\n  first bad seq  {} (line {})\n  reason         {}: {}\n",
-            f.seq, f.line, f.code, f.message
-        )),
-    }
-    s.push_str(&format!("  entries        {} verified\n", r.entries));
-    s.push_str(&format!("  checkpoints    {}", r.checkpoints));
-    if let Some(c) = &r.latest_checkpoint {
-        s.push_str(&format!(
-            ", newest size {} root {} at {}",
-            c.size,
-            to_hex(&c.root),
-            c.time
-        ));
-    }
-    s.push('\n');
-    s.push_str(&format!(
-        "  keys           {} actor, {} revoked, {} platform\n",
-        r.actor_keys, r.revoked_keys, r.platform_keys
-    ));
-    s.push_str(if r.anchored {
-        "  trust          anchored in the trust root\n"
-    } else {
-        "  trust          genesis taken from the export (give --trust-root to anchor it)\n"
-    });
-    if let Some(cp) = saved {
-        match r.saved_consistent {
-            Some(n) => s.push_str(&format!(
-                "  saved state    consistent with the checkpoint of size {n}\n"
-            )),
-            None => s.push_str(&format!(
-                "  saved state    checkpoint of size {} not confirmed\n",
-                cp.size
-            )),
-        }
-    }
-    let rate = if elapsed > 0.0 {
-        r.entries as f64 / elapsed
-    } else {
-        0.0
-    };
-    s.push_str(&format!(
-        "  time           {elapsed:.2} s ({rate:.0} entries/s)\n"
-    ));
-    s
+#[command(name = "scf-verify", version)]
+struct Cli {
+    #[command(flatten)]
+    args: VerifyArgs,
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let mut opts = Options::default();
-    if let Some(n) = args.threads {
-        opts.threads = n.max(1);
-    }
-    opts.strict = args.strict;
-    if let Some(p) = &args.trust_root {
-        match read_file(p).and_then(|b| TrustRoot::parse(&b)) {
-            Ok(t) => opts.trust_root = Some(t),
-            Err(e) => return unusable(e, args.json),
-        }
-    }
-    if let Some(p) = &args.state {
-        match load_state(p) {
-            Ok(s) => opts.saved = s,
-            Err(e) => return unusable(e, args.json),
-        }
-    }
-    let input: Box<dyn Read> = if args.export.as_os_str() == "-" {
-        Box::new(io::stdin().lock())
-    } else {
-        match File::open(&args.export) {
-            Ok(f) => Box::new(f),
-            Err(e) => return unusable(format!("{}: {e}", args.export.display()), args.json),
-        }
-    };
-    let show_progress = args.progress || io::stderr().is_terminal();
-    let started = Instant::now();
-    let mut last = Instant::now();
-    let mut progress = |entries: u64, bytes: u64| {
-        if show_progress && last.elapsed().as_millis() >= 500 {
-            last = Instant::now();
-            let secs = started.elapsed().as_secs_f64();
-            eprint!(
-                "\rverified {entries} entries, {:.1} MB, {:.0} entries/s   ",
-                bytes as f64 / 1e6,
-                entries as f64 / secs.max(1e-9)
-            );
-        }
-    };
-    let result = verify::verify(
-        BufReader::with_capacity(1 << 20, input),
-        &opts,
-        &mut progress,
-    );
-    if show_progress {
-        eprint!("\r\x1b[K");
-    }
-    let report = match result {
-        Ok(r) => r,
-        Err(e @ (InputError::Io(_) | InputError::NotAnExport(_) | InputError::State(_))) => {
-            return unusable(e, args.json);
-        }
-    };
-    let elapsed = started.elapsed().as_secs_f64();
-    if args.json {
-        println!("{}", report.to_json());
-    } else {
-        print!("{}", summary(&report, elapsed, opts.saved.as_ref()));
-    }
-    if !report.is_valid() {
-        return ExitCode::from(1);
-    }
-    if let (Some(path), Some(cp)) = (&args.state, &report.latest_checkpoint)
-        && let Err(e) = save_state(path, cp)
-    {
-        eprintln!("scf-verify: the export is valid but the state file could not be written: {e}");
-        return ExitCode::from(2);
-    }
-    ExitCode::SUCCESS
+    run(&Cli::parse().args, "scf-verify")
 }

@@ -1,11 +1,12 @@
-//! `scf ledger verify`: the `scf-verify` tool inside the service binary, so
-//! an operator holding only `scf` can check an export. Output and exit codes
-//! match `scf-verify` (ledger/src/bin/scf-verify.rs); keep them in step.
+//! The command line of the offline verifier, shared by `scf-verify` and
+//! `scf ledger verify`, so both give the same report and exit codes:
+//! 0 the export is valid; 1 it is not, and the report names the first bad
+//! seq; 2 the input (or a side file) is unusable.
 
+use crate::checkpoint::Checkpoint;
+use crate::hash::to_hex;
+use crate::verify::{self, InputError, Options, Report, TrustRoot};
 use clap::Args;
-use scf_ledger::checkpoint::Checkpoint;
-use scf_ledger::hash::to_hex;
-use scf_ledger::verify::{self, InputError, Options, Report, TrustRoot};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Read, Write};
@@ -44,14 +45,14 @@ pub struct VerifyArgs {
     export: PathBuf,
 }
 
-fn unusable(msg: impl std::fmt::Display, json: bool) -> ExitCode {
+fn unusable(name: &str, msg: impl std::fmt::Display, json: bool) -> ExitCode {
     if json {
         println!(
             "{}",
             serde_json::json!({"valid": false, "unusable": msg.to_string()})
         );
     } else {
-        eprintln!("scf ledger verify: unusable input: {msg}");
+        eprintln!("{name}: unusable input: {msg}");
     }
     ExitCode::from(2)
 }
@@ -138,7 +139,8 @@ fn summary(r: &Report, elapsed: f64, saved: Option<&Checkpoint>) -> String {
     s
 }
 
-pub fn run(args: &VerifyArgs) -> ExitCode {
+/// Runs the verifier; `name` prefixes messages on stderr.
+pub fn run(args: &VerifyArgs, name: &str) -> ExitCode {
     let mut opts = Options::default();
     if let Some(n) = args.threads {
         opts.threads = n.max(1);
@@ -147,13 +149,13 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
     if let Some(p) = &args.trust_root {
         match read_file(p).and_then(|b| TrustRoot::parse(&b)) {
             Ok(t) => opts.trust_root = Some(t),
-            Err(e) => return unusable(e, args.json),
+            Err(e) => return unusable(name, e, args.json),
         }
     }
     if let Some(p) = &args.state {
         match load_state(p) {
             Ok(s) => opts.saved = s,
-            Err(e) => return unusable(e, args.json),
+            Err(e) => return unusable(name, e, args.json),
         }
     }
     let input: Box<dyn Read> = if args.export.as_os_str() == "-" {
@@ -161,7 +163,7 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
     } else {
         match File::open(&args.export) {
             Ok(f) => Box::new(f),
-            Err(e) => return unusable(format!("{}: {e}", args.export.display()), args.json),
+            Err(e) => return unusable(name, format!("{}: {e}", args.export.display()), args.json),
         }
     };
     let show_progress = args.progress || io::stderr().is_terminal();
@@ -189,7 +191,7 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
     let report = match result {
         Ok(r) => r,
         Err(e @ (InputError::Io(_) | InputError::NotAnExport(_) | InputError::State(_))) => {
-            return unusable(e, args.json);
+            return unusable(name, e, args.json);
         }
     };
     let elapsed = started.elapsed().as_secs_f64();
@@ -204,9 +206,7 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
     if let (Some(path), Some(cp)) = (&args.state, &report.latest_checkpoint)
         && let Err(e) = save_state(path, cp)
     {
-        eprintln!(
-            "scf ledger verify: the export is valid but the state file could not be written: {e}"
-        );
+        eprintln!("{name}: the export is valid but the state file could not be written: {e}");
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS
