@@ -14,7 +14,11 @@ use std::process::ExitCode;
 /// a previously accepted checkpoint, and the business invariants (no asset
 /// encumbered twice at once).
 #[derive(Parser, Debug)]
-#[command(name = "scf-verify", version)]
+#[command(
+    name = "scf-verify",
+    version,
+    after_help = "Exit status: 0 valid, 1 invalid (the report names the first bad seq), 2 unusable input."
+)]
 struct Cli {
     #[command(flatten)]
     args: VerifyArgs,
