@@ -64,6 +64,22 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         intent: PathBuf,
     },
+    /// Create the platform operator's first administrator, once.
+    ///
+    /// Generates the administrator's Ed25519 key (written to --key-out, mode
+    /// 0600), registers it in the ledger, and prints an API token. The token
+    /// is shown only here; store it now. Run before `serve`, not beside it.
+    Bootstrap {
+        /// The administrator's name.
+        #[arg(long)]
+        name: String,
+        /// Where to write the administrator's secret key (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        key_out: PathBuf,
+        /// TOML settings file (see `serve`).
+        #[arg(long, env = "SCF_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Create or upgrade the database schema, then exit.
     ///
     /// `serve` does this too on every start; this command lets an operator
@@ -103,6 +119,11 @@ pub fn run() -> ExitCode {
         Command::Keygen { out } => report("keygen", keygen(&out)),
         Command::Sign { key, intent } => report("sign", sign(&key, &intent)),
         Command::Migrate { config } => report("migrate", migrate(config.as_deref())),
+        Command::Bootstrap {
+            name,
+            key_out,
+            config,
+        } => report("bootstrap", bootstrap(&name, &key_out, config.as_deref())),
         Command::Ledger(LedgerCommand::Verify(args)) => {
             scf_ledger::verify_cli::run(&args, "scf ledger verify")
         }
@@ -115,6 +136,59 @@ pub fn run() -> ExitCode {
 fn open_db(config: Option<&Path>) -> Result<crate::db::Db, String> {
     let settings = Settings::load(config).map_err(|e| e.to_string())?;
     crate::db::Db::connect(settings.database_url.expose(), Some(1)).map_err(|e| e.to_string())
+}
+
+fn bootstrap(name: &str, key_out: &Path, config: Option<&Path>) -> Result<(), String> {
+    let settings = Settings::load(config)
+        .and_then(|s| s.ensure_data_dir().map(|()| s))
+        .map_err(|e| e.to_string())?;
+    if name.trim().is_empty() {
+        return Err("--name must not be empty".into());
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| format!("no secure randomness: {e}"))?;
+    let key = SecretKey::from_seed(&seed);
+    write_new_secret(key_out, &seed)?;
+    let result = (|| -> Result<crate::parties::bootstrap::Bootstrapped, String> {
+        let opened = crate::ledger::open(&settings).map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        runtime.block_on(async {
+            let done = crate::parties::bootstrap::bootstrap(
+                &opened.db,
+                &opened.writer,
+                opened.operator,
+                name,
+                &key,
+            )
+            .await
+            .map_err(|e| e.to_string());
+            opened.writer.stop().await;
+            done
+        })
+    })();
+    match result {
+        Ok(b) => {
+            println!("organisation  {}", b.org_id.0);
+            println!("admin user    {}", b.user_id.0);
+            println!(
+                "signing key   {} (ledger seq {}), secret in {}",
+                b.key_id,
+                b.seq,
+                key_out.display()
+            );
+            println!("API token     {}", b.token.expose());
+            println!("(the token is shown only now; send it as Authorization: Bearer <token>)");
+            Ok(())
+        }
+        Err(e) => {
+            // The key was never registered: do not leave a useless secret behind.
+            let _ = std::fs::remove_file(key_out);
+            Err(e)
+        }
+    }
 }
 
 fn migrate(config: Option<&Path>) -> Result<(), String> {
@@ -220,9 +294,18 @@ fn keygen(out: &Path) -> Result<(), String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| format!("no secure randomness: {e}"))?;
     let key = SecretKey::from_seed(&seed);
-    let mut text = hex::encode(key.seed());
-    text.push('\n');
+    write_new_secret(out, &seed)?;
+    let public = key.public_key();
+    println!("public_key {}", public.to_hex());
+    println!("key_id     {}", public.key_id().to_hex());
+    Ok(())
+}
 
+/// Writes a secret seed as hex to a new file readable by its owner only;
+/// never overwrites an existing key.
+fn write_new_secret(out: &Path, seed: &[u8; 32]) -> Result<(), String> {
+    let mut text = hex::encode(seed);
+    text.push('\n');
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -238,12 +321,7 @@ fn keygen(out: &Path) -> Result<(), String> {
     })?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(|e| format!("{}: {e}", out.display()))?;
-
-    let public = key.public_key();
-    println!("public_key {}", public.to_hex());
-    println!("key_id     {}", public.key_id().to_hex());
-    Ok(())
+        .map_err(|e| format!("{}: {e}", out.display()))
 }
 
 /// Reads a key file: 64 lowercase hex characters, surrounding whitespace

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http_metrics;
 pub mod ledger;
+pub mod parties;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

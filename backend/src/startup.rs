@@ -33,6 +33,7 @@ pub enum StartupError {
 pub struct Application {
     addr: SocketAddr,
     server: Server,
+    opened: crate::ledger::Opened,
 }
 
 impl std::fmt::Debug for Application {
@@ -62,14 +63,14 @@ impl Application {
         // Storage and the writer come up before the server answers anything,
         // so a bad database URL, a rolled-back database or an unwritable data
         // directory stops the start with one clear line.
-        let (db, writer) = {
+        let opened = {
             let settings = settings.clone();
             tokio::task::spawn_blocking(move || crate::ledger::open(&settings))
                 .await
                 .map_err(|e| anyhow::anyhow!("start-up task failed: {e}"))??
         };
-        let db = web::Data::new(db);
-        let writer = web::Data::new(writer);
+        let db = web::Data::new(opened.db.clone());
+        let writer = web::Data::new(opened.writer.clone());
         let metrics = web::Data::new(http_metrics::handle()?);
         let doc = routes::openapi();
         let doc_json = OpenApiJson(web::Bytes::from(
@@ -113,7 +114,11 @@ impl Application {
         .map_err(|e| anyhow::anyhow!("cannot start the server: {e}"))?
         .run();
 
-        Ok(Application { addr, server })
+        Ok(Application {
+            addr,
+            server,
+            opened,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -122,6 +127,11 @@ impl Application {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Storage and the writer the server uses (for tests and embedding).
+    pub fn opened(&self) -> &crate::ledger::Opened {
+        &self.opened
     }
 
     /// Serves until the server is stopped (SIGINT or SIGTERM stop it

@@ -54,9 +54,18 @@ pub fn ensure_operator_org(conn: &mut DbConn) -> Result<DbId, DbError> {
     Ok(id)
 }
 
+/// Storage and the running writer.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub db: Db,
+    pub writer: Writer,
+    /// The platform operator's organisation.
+    pub operator: DbId,
+}
+
 /// Opens storage, applies migrations and starts the writer: everything
 /// `serve` needs before it can accept a request. Blocking.
-pub fn open(settings: &Settings) -> Result<(Db, Writer), OpenError> {
+pub fn open(settings: &Settings) -> Result<Opened, OpenError> {
     let db = Db::connect(settings.database_url.expose(), None)?;
     let operator = {
         let mut conn = db.get()?;
@@ -70,7 +79,11 @@ pub fn open(settings: &Settings) -> Result<(Db, Writer), OpenError> {
         &operator.0.to_string(),
     );
     let writer = Writer::start(db.clone(), cfg, key)?;
-    Ok((db, writer))
+    Ok(Opened {
+        db,
+        writer,
+        operator,
+    })
 }
 
 /// Writes the stored ledger as an export (ledger SPEC.md §9), up to the

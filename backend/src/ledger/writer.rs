@@ -153,6 +153,10 @@ pub enum StartError {
     },
     #[error("cannot start the writer thread: {0}")]
     Thread(String),
+    #[error(
+        "another scf process is writing to this data directory ({0}); stop it first (a ledger has exactly one writer)"
+    )]
+    Locked(String),
 }
 
 /// Published read-only view of the head, for handlers.
@@ -270,6 +274,7 @@ fn restore(
 }
 
 struct State {
+    _lock: std::fs::File,
     db: Db,
     cfg: WriterConfig,
     seq: Sequencer,
@@ -282,6 +287,17 @@ impl Writer {
     /// Restores the ledger from `db` (creating the genesis entry if the
     /// ledger is empty) and starts the writer thread.
     pub fn start(db: Db, cfg: WriterConfig, platform: SecretKey) -> Result<Writer, StartError> {
+        // One writer per data directory: a second one would sequence from a
+        // stale head. The lock lives as long as the writer thread.
+        let lock_path = cfg.data_dir.join("writer.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StartError::Locked(format!("{}: {e}", lock_path.display())))?;
+        lock.try_lock()
+            .map_err(|_| StartError::Locked(lock_path.display().to_string()))?;
         let mut conn = db.get()?;
         let mut seq = restore(&mut conn, &cfg, platform)?;
         if seq.head().size == 0 {
@@ -304,6 +320,7 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let max_queue = cfg.max_queue;
         let mut state = State {
+            _lock: lock,
             db,
             cfg,
             seq,
@@ -465,6 +482,9 @@ impl State {
             self.commit_batch(submissions);
             if let Some(reply) = stop {
                 self.maybe_checkpoint(true);
+                // Release the data-directory lock before answering, so the
+                // caller may start a new writer at once.
+                drop(self);
                 let _ = reply.send(());
                 return;
             }

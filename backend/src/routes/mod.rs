@@ -5,6 +5,7 @@
 pub mod health;
 pub mod intents;
 pub mod ledger;
+pub mod me;
 pub mod time;
 
 use utoipa::OpenApi;
@@ -24,12 +25,29 @@ pub const V1: &str = "/v1";
         (name = "ops", description = "Liveness, readiness"),
         (name = "meta", description = "Server facts clients need"),
         (name = "intents", description = "Signed intents (ledger SPEC.md §4)"),
+        (name = "parties", description = "Organisations, users, tokens and keys"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
+    modifiers(&BearerAuth),
 )]
 #[derive(Debug)]
 pub struct ApiDoc;
+
+/// API tokens travel as `Authorization: Bearer <token>`.
+#[derive(Debug)]
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// Registers every documented route; shared by the server and the
 /// OpenAPI generator.
@@ -40,6 +58,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             utoipa_actix_web::scope(V1)
                 .service(time::get_time)
                 .service(intents::check_intent)
+                .service(me::get_me)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof),

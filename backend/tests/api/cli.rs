@@ -276,10 +276,25 @@ fn serve_then_export_then_verify() {
 }
 
 mod http_probe {
+    use std::io::{Read, Write};
+
+    /// One plain HTTP/1.0 GET; returns the whole response as text.
+    pub fn get(host: &str, path: &str, token: Option<&str>) -> String {
+        let Ok(mut s) = std::net::TcpStream::connect(host) else {
+            return String::new();
+        };
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n{auth}\r\n");
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf);
+        buf
+    }
+
     /// Polls `url` with a plain HTTP/1.0 GET over a socket until it answers
     /// 200 (10 s at most); no async runtime needed in a sync test.
     pub fn get_ready(url: &str) -> bool {
-        use std::io::{Read, Write};
         let addr = url.trim_start_matches("http://");
         let (host, path) = addr.split_once('/').unwrap();
         for _ in 0..100 {
@@ -295,4 +310,75 @@ mod http_probe {
         }
         false
     }
+}
+
+/// `scf bootstrap` once, then the token it printed authenticates against
+/// the real server; a second bootstrap is refused.
+#[test]
+fn bootstrap_then_serve_authenticates_the_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("admin.key");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let envs = [
+        ("SCF_DATA_DIR", p(dir.path())),
+        ("SCF_LISTEN", listen.as_str()),
+    ];
+    let out = scf_with_stdin(
+        &["bootstrap", "--name", "Ada", "--key-out", p(&key)],
+        None,
+        &envs,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("API token"))
+        .map(|t| t.trim().to_owned())
+        .unwrap();
+    assert!(token.starts_with("scf_"), "{stdout}");
+    assert!(key.exists());
+
+    let again = scf_with_stdin(
+        &[
+            "bootstrap",
+            "--name",
+            "Eve",
+            "--key-out",
+            p(&dir.path().join("eve.key")),
+        ],
+        None,
+        &envs,
+    );
+    assert_usage_error(&again, "scf bootstrap: already bootstrapped");
+    assert!(
+        !dir.path().join("eve.key").exists(),
+        "a refused bootstrap leaves no key behind"
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scf"))
+        .arg("serve")
+        .envs(envs)
+        .env("SCF_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = http_probe::get_ready(&format!("http://{listen}/readyz"));
+    let me = http_probe::get(&listen, "/v1/me", Some(&token));
+    let anonymous = http_probe::get(&listen, "/v1/me", None);
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(ready, "{}", text(&out.stderr));
+    assert!(me.lines().next().is_some_and(|l| l.contains(" 200 ")), "{me}");
+    assert!(me.contains("\"role\":\"admin\""), "{me}");
+    assert!(anonymous.lines().next().is_some_and(|l| l.contains(" 401 ")), "{anonymous}");
+    assert!(
+        !text(&out.stderr).contains(&token),
+        "the token must not be logged"
+    );
 }

@@ -355,3 +355,13 @@ async fn checkpoint_and_proofs_over_http() {
     let bad = app.get("/v1/ledger/proofs/inclusion?seq=-1").await;
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_writer_on_the_same_data_directory_is_refused() {
+    let e = env(TestDb::sqlite().unwrap());
+    let w = start(&e).unwrap();
+    assert!(matches!(start(&e), Err(StartError::Locked(_))));
+    w.stop().await;
+    let w = start(&e).unwrap();
+    w.stop().await;
+}

@@ -9,5 +9,6 @@
 mod cli;
 mod db;
 mod ledger;
+mod parties;
 mod shell;
 mod support;

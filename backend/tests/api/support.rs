@@ -27,9 +27,36 @@ pub struct TestApp {
     /// names a server, else a SQLite file. Held so it lives as long as the app.
     #[allow(dead_code)]
     pub db: TestDb,
+    /// The server's own storage and writer.
+    pub opened: scf_backend::ledger::Opened,
 }
 
 impl TestApp {
+    /// Bootstraps the operator's first admin through the server's own writer
+    /// and returns (the admin's secret key, API token).
+    pub async fn bootstrap_admin(&self, name: &str) -> (scf_ledger::sig::SecretKey, String) {
+        let key = scf_ledger::sig::SecretKey::from_seed(&scf_ledger::hash::sha256(name.as_bytes()));
+        let b = scf_backend::parties::bootstrap::bootstrap(
+            &self.opened.db,
+            &self.opened.writer,
+            self.opened.operator,
+            name,
+            &key,
+        )
+        .await
+        .unwrap();
+        (key, b.token.expose().to_owned())
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -74,6 +101,7 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
 
     let app = Application::build(settings.clone()).await.unwrap();
     let port = app.port();
+    let opened = app.opened().clone();
     tokio::spawn(app.run_until_stopped());
 
     let client = reqwest::Client::builder()
@@ -89,5 +117,6 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
         settings,
         data_dir,
         db,
+        opened,
     }
 }
