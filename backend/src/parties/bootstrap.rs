@@ -63,6 +63,17 @@ pub fn insert_user_with_key(
             users::created_at.eq(now),
         ))
         .execute(conn)?;
+    insert_signing_key(conn, view, user_id, org_id, key)
+}
+
+/// Records a key that a `key.add` entry registers for `user_id`.
+pub fn insert_signing_key(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    user_id: DbId,
+    org_id: DbId,
+    key: &scf_ledger::sig::PublicKey,
+) -> Result<(), CommandError> {
     diesel::insert_into(signing_keys::table)
         .values((
             signing_keys::key_id.eq(key.key_id().to_hex()),
@@ -70,7 +81,7 @@ pub fn insert_user_with_key(
             signing_keys::org_id.eq(org_id),
             signing_keys::public_key.eq(key.as_bytes().to_vec()),
             signing_keys::added_seq.eq(i64::try_from(view.seq).unwrap_or(i64::MAX)),
-            signing_keys::created_at.eq(now),
+            signing_keys::created_at.eq(DbInstant::new(view.time.as_datetime())),
         ))
         .execute(conn)?;
     Ok(())

@@ -4,6 +4,7 @@
 
 pub mod health;
 pub mod intents;
+pub mod keys;
 pub mod ledger;
 pub mod me;
 pub mod time;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(time::get_time)
                 .service(intents::check_intent)
                 .service(me::get_me)
+                .service(keys::register_key)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof),

@@ -374,9 +374,18 @@ fn bootstrap_then_serve_authenticates_the_admin() {
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
     assert!(ready, "{}", text(&out.stderr));
-    assert!(me.lines().next().is_some_and(|l| l.contains(" 200 ")), "{me}");
+    assert!(
+        me.lines().next().is_some_and(|l| l.contains(" 200 ")),
+        "{me}"
+    );
     assert!(me.contains("\"role\":\"admin\""), "{me}");
-    assert!(anonymous.lines().next().is_some_and(|l| l.contains(" 401 ")), "{anonymous}");
+    assert!(
+        anonymous
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains(" 401 ")),
+        "{anonymous}"
+    );
     assert!(
         !text(&out.stderr).contains(&token),
         "the token must not be logged"

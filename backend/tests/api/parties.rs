@@ -56,3 +56,113 @@ async fn bootstrap_runs_once_and_is_recorded_in_the_ledger() {
     let text = String::from_utf8(export).unwrap();
     assert!(text.contains(&key.public_key().key_id().to_hex()));
 }
+
+fn key_add(
+    org: &str,
+    user: &str,
+    new_key: &SecretKey,
+    id: &str,
+    signer: &SecretKey,
+) -> serde_json::Value {
+    use scf_ledger::intent::{Intent, signing_message};
+    let pk = new_key.public_key();
+    let intent = Intent {
+        kind: "key.add".into(),
+        org: org.into(),
+        key_id: signer.public_key().key_id(),
+        subject: String::new(),
+        assets: vec![],
+        body: serde_json::json!({"public_key": pk.to_hex(), "user": user})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        id: id.into(),
+        client_time: scf_ledger::time::Timestamp::now(),
+    };
+    let bytes = intent.to_bytes();
+    let mut sigs = vec![serde_json::json!({
+        "key_id": signer.public_key().key_id().to_hex(),
+        "sig": signer.sign(&signing_message(&bytes)).to_hex(),
+    })];
+    if signer.public_key() != pk {
+        sigs.push(serde_json::json!({
+            "key_id": pk.key_id().to_hex(),
+            "sig": new_key.sign(&signing_message(&bytes)).to_hex(),
+        }));
+    }
+    serde_json::json!({"intent": String::from_utf8(bytes).unwrap(), "sigs": sigs})
+}
+
+#[actix_web::test]
+async fn a_user_registers_a_key_with_a_signed_intent() {
+    let app = spawn_app().await;
+    let (_, token) = app.bootstrap_admin("Ada").await;
+    let me: serde_json::Value = app.get_auth("/v1/me", &token).await.json().await.unwrap();
+    let (org, user) = (
+        me["org_id"].as_str().unwrap(),
+        me["user_id"].as_str().unwrap(),
+    );
+    let laptop = SecretKey::from_seed(&[7; 32]);
+    let post = |body: serde_json::Value, token: Option<String>| {
+        let mut req = app.client.post(app.url("/v1/keys")).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+
+    let body = key_add(org, user, &laptop, "laptop-1", &laptop);
+    let r = post(body.clone(), Some(token.clone())).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let reg: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(reg["key_id"], laptop.public_key().key_id().to_hex());
+    let seq = reg["receipt"]["seq"].as_u64().unwrap();
+
+    // The same signed intent again: a replay, refused, nothing written.
+    let r = post(body, Some(token.clone())).await.unwrap();
+    assert_eq!(r.status(), 409);
+    // No token, another organisation's id, a forged signature, a weak key.
+    let other = SecretKey::from_seed(&[8; 32]);
+    assert_eq!(
+        post(key_add(org, user, &other, "x1", &other), None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let r = post(
+        key_add("someone-else", user, &other, "x2", &other),
+        Some(token.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let mut forged = key_add(org, user, &other, "x3", &other);
+    forged["sigs"][0]["sig"] =
+        serde_json::json!(SecretKey::from_seed(&[9; 32]).sign(b"x").to_hex());
+    let r = post(forged, Some(token.clone())).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("bad_signature"), "{body}");
+
+    // The receipt becomes an offline-checkable inclusion proof.
+    let cp = app.opened.writer.checkpoint().await.unwrap();
+    let p: serde_json::Value = app
+        .get(&format!(
+            "/v1/ledger/proofs/inclusion?seq={seq}&size={}",
+            cp.size
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let leaf = scf_ledger::hash::from_hex::<32>(p["leaf"].as_str().unwrap()).unwrap();
+    let path: Vec<[u8; 32]> = p["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| scf_ledger::hash::from_hex::<32>(h.as_str().unwrap()).unwrap())
+        .collect();
+    scf_ledger::merkle::verify_inclusion(&leaf, seq, cp.size, &path, &cp.root).unwrap();
+    assert_eq!(p["leaf"], reg["receipt"]["leaf"]);
+}
