@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http_metrics;
+pub mod idempotency;
 pub mod ledger;
 pub mod parties;
 pub mod routes;

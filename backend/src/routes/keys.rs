@@ -5,12 +5,15 @@
 //! intent and its business change to the writer, answer with the receipt.
 
 use crate::config::Settings;
+use crate::db::Db;
 use crate::error::{ApiError, ErrorCode};
+use crate::idempotency::{self, IdempotencyKey, Stored};
 use crate::ledger::{CommandError, Submission, Writer};
 use crate::parties::auth::Principal;
 use crate::parties::bootstrap::insert_signing_key;
 use crate::routes::intents::{SignedIntent, check_envelope};
-use actix_web::{HttpResponse, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use scf_ledger::entry::SigRef;
 use scf_ledger::hash::to_hex;
 use scf_ledger::sig::PublicKey;
@@ -71,22 +74,50 @@ pub fn writer_error(e: CommandError) -> ApiError {
 /// `body.public_key` is the new key and `body.user` the caller's user id,
 /// signed by the new key itself. The key is then valid from the entry's seq.
 #[utoipa::path(tag = "parties", operation_id = "register_key", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Any unique string (a UUID); a retry with the same key and body returns the first response")),
     request_body = SignedIntent,
     responses(
         (status = 201, description = "Registered; the receipt names the ledger entry", body = KeyRegistered),
+        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The intent is not the caller's", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Replayed intent or key already registered", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid intent, signature or key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Replayed intent, key already registered, or the same Idempotency-Key still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid intent, signature or key, or an Idempotency-Key reused for a different request", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[post("/keys")]
 pub async fn register_key(
+    req: HttpRequest,
     who: Principal,
+    idem: IdempotencyKey,
     settings: web::Data<Settings>,
+    db: web::Data<Db>,
     writer: web::Data<Writer>,
-    body: web::Json<SignedIntent>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let env = body.into_inner();
+    let hash = idempotency::request_hash(&req, &body);
+    let caller = who.clone();
+    idempotency::once(&db, &who, idem, hash, || async move {
+        let env: SignedIntent = parse_json(&body)?;
+        let outcome = register(&caller, &settings, &writer, env).await?;
+        Ok(Stored::json(
+            StatusCode::CREATED,
+            &serde_json::to_value(outcome).unwrap_or_default(),
+        ))
+    })
+    .await
+}
+
+/// Parses a JSON body with the same errors as the `Json` extractor.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))
+}
+
+async fn register(
+    who: &Principal,
+    settings: &Settings,
+    writer: &Writer,
+    env: SignedIntent,
+) -> Result<KeyRegistered, ApiError> {
     let (intent, sigs) = check_envelope(&env, Timestamp::now(), settings.clock_skew_secs)?;
     if intent.kind != types::KEY_ADD {
         return Err(ApiError::new(
@@ -128,8 +159,8 @@ pub async fn register_key(
         })
         .await
         .map_err(writer_error)?;
-    Ok(HttpResponse::Created().json(KeyRegistered {
+    Ok(KeyRegistered {
         key_id: key.key_id().to_hex(),
         receipt: Receipt::from_outcome(&outcome),
-    }))
+    })
 }

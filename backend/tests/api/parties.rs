@@ -104,7 +104,11 @@ async fn a_user_registers_a_key_with_a_signed_intent() {
     );
     let laptop = SecretKey::from_seed(&[7; 32]);
     let post = |body: serde_json::Value, token: Option<String>| {
-        let mut req = app.client.post(app.url("/v1/keys")).json(&body);
+        let mut req = app
+            .client
+            .post(app.url("/v1/keys"))
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -165,4 +169,119 @@ async fn a_user_registers_a_key_with_a_signed_intent() {
         .collect();
     scf_ledger::merkle::verify_inclusion(&leaf, seq, cp.size, &path, &cp.root).unwrap();
     assert_eq!(p["leaf"], reg["receipt"]["leaf"]);
+}
+
+#[actix_web::test]
+async fn idempotency_keys_replay_refuse_and_serialise() {
+    let app = spawn_app().await;
+    let (_, token) = app.bootstrap_admin("Ada").await;
+    let me: serde_json::Value = app.get_auth("/v1/me", &token).await.json().await.unwrap();
+    let (org, user) = (
+        me["org_id"].as_str().unwrap(),
+        me["user_id"].as_str().unwrap(),
+    );
+    let send = |body: &serde_json::Value, key: Option<&str>| {
+        let mut req = app
+            .client
+            .post(app.url("/v1/keys"))
+            .bearer_auth(&token)
+            .json(body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send()
+    };
+    let k1 = SecretKey::from_seed(&[11; 32]);
+    let body = key_add(org, user, &k1, "idem-1", &k1);
+
+    let r = send(&body, None).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("idempotency_key_required"));
+
+    let first = send(&body, Some("req-1")).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first_bytes = first.bytes().await.unwrap();
+    let again = send(&body, Some("req-1")).await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        again.bytes().await.unwrap(),
+        first_bytes,
+        "replayed byte for byte"
+    );
+
+    let k2 = SecretKey::from_seed(&[12; 32]);
+    let other = key_add(org, user, &k2, "idem-2", &k2);
+    let r = send(&other, Some("req-1")).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("idempotency_key_reused"));
+
+    // Many copies of one request at once: it runs once; every answer is
+    // the first response or a 409 while it runs.
+    let k3 = SecretKey::from_seed(&[13; 32]);
+    let body3 = key_add(org, user, &k3, "idem-3", &k3);
+    let answers = futures_join(16, || send(&body3, Some("req-3"))).await;
+    let created: Vec<_> = answers.iter().filter(|(s, _)| *s == 201).collect();
+    assert!(!created.is_empty());
+    assert!(
+        created.iter().all(|(_, b)| b == &created[0].1),
+        "every 201 is the same bytes"
+    );
+    assert!(
+        answers.iter().all(|(s, _)| *s == 201 || *s == 409),
+        "{answers:?}"
+    );
+    let keys: i64 = {
+        use diesel::prelude::*;
+        scf_backend::db::schema::signing_keys::table
+            .filter(
+                scf_backend::db::schema::signing_keys::key_id.eq(k3.public_key().key_id().to_hex()),
+            )
+            .count()
+            .get_result(&mut app.opened.db.get().unwrap())
+            .unwrap()
+    };
+    assert_eq!(keys, 1);
+}
+
+async fn futures_join<F, Fut>(n: usize, f: F) -> Vec<(u16, Vec<u8>)>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let mut pending = Vec::new();
+    for _ in 0..n {
+        pending.push(f());
+    }
+    let mut out = Vec::new();
+    for r in join_all(pending).await {
+        let r = r.unwrap();
+        let status = r.status().as_u16();
+        out.push((status, r.bytes().await.unwrap().to_vec()));
+    }
+    out
+}
+
+/// Polls all futures concurrently on the current task.
+async fn join_all<T, Fut: std::future::Future<Output = T>>(futs: Vec<Fut>) -> Vec<T> {
+    let mut futs: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (i, f) in futs.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.unwrap()).collect()
 }
