@@ -380,8 +380,12 @@ impl Writer {
     /// thread; later calls on any handle get `Unavailable`.
     pub async fn stop(&self) {
         let (reply, rx) = oneshot::channel();
+        // Counted like any job: the writer subtracts every job it drains.
+        self.queued.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(Job::Stop(reply)).is_ok() {
             let _ = rx.await;
+        } else {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
