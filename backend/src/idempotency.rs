@@ -3,27 +3,27 @@
 //! gets the stored response byte for byte; a repeat with a different body
 //! is 422; a repeat while the first still runs is 409.
 //!
-//! Keys belong to the calling user. Only final answers are stored: a 5xx
-//! (the request may not have happened) frees the key for a retry. A request
-//! abandoned mid-way (the process died) frees its key after
-//! [`ABANDONED_AFTER`]; its ledger intent id still stops a second apply.
+//! Keys belong to the calling user. The answer is stored by the writer in
+//! the same transaction as the mutation (`ledger::writer::Idem`), so there
+//! is no moment at which the mutation is committed but its answer is not.
+//! Only final answers are stored: a 5xx (the request may not have happened)
+//! leaves the key free for a retry.
 
 use crate::db::schema::idempotency;
-use crate::db::{Db, DbConn, DbError, DbId, DbInstant, ErrorClass};
+use crate::db::{Db, DbConn, DbError, DbId, DbInstant};
 use crate::error::{ApiError, ErrorCode};
 use crate::parties::auth::Principal;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
-use chrono::Utc;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::future::{Ready, ready};
+use std::sync::{Arc, Mutex};
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const MAX_KEY_LEN: usize = 255;
-/// How long an unfinished request holds its key.
-pub const ABANDONED_AFTER: chrono::Duration = chrono::Duration::seconds(60);
 
 /// The validated header value.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ impl Stored {
         }
     }
 
-    fn response(&self, replayed: bool) -> HttpResponse {
+    pub fn response(&self, replayed: bool) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut r = HttpResponse::build(status);
         r.content_type(self.content_type.as_str());
@@ -91,22 +91,6 @@ impl Stored {
         }
         r.body(self.body.clone())
     }
-}
-
-/// A stored key: request hash, status, body, content type, start time.
-type Row = (
-    Vec<u8>,
-    Option<i32>,
-    Option<Vec<u8>>,
-    Option<String>,
-    DbInstant,
-);
-
-enum Begin {
-    Run,
-    Replay(Stored),
-    InProgress,
-    Mismatch,
 }
 
 /// The request's fingerprint: method, path and exact body bytes.
@@ -120,141 +104,149 @@ pub fn request_hash(req: &HttpRequest, body: &[u8]) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-fn begin(
+/// What storage knows about a key.
+#[derive(Debug)]
+pub enum Lookup {
+    New,
+    Replay(Stored),
+    Mismatch,
+}
+
+/// A stored key: request hash, status, body, content type.
+type Row = (Vec<u8>, Option<i32>, Option<Vec<u8>>, Option<String>);
+
+pub fn lookup(conn: &mut DbConn, user: DbId, key: &str, hash: &[u8]) -> Result<Lookup, DbError> {
+    let row: Option<Row> = idempotency::table
+        .filter(idempotency::user_id.eq(user))
+        .filter(idempotency::key.eq(key))
+        .select((
+            idempotency::request_hash,
+            idempotency::status,
+            idempotency::response_body,
+            idempotency::response_headers,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        None => Lookup::New,
+        Some((stored_hash, _, _, _)) if stored_hash != hash => Lookup::Mismatch,
+        Some((_, status, body, content_type)) => Lookup::Replay(Stored {
+            status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(500),
+            content_type: content_type.unwrap_or_else(|| "application/json".into()),
+            body: body.unwrap_or_default(),
+        }),
+    })
+}
+
+pub fn record(
     conn: &mut DbConn,
     org: DbId,
     user: DbId,
     key: &str,
     hash: &[u8],
-) -> Result<Begin, DbError> {
-    for _ in 0..2 {
-        let inserted = diesel::insert_into(idempotency::table)
-            .values((
-                idempotency::org_id.eq(org),
-                idempotency::user_id.eq(user),
-                idempotency::key.eq(key),
-                idempotency::request_hash.eq(hash),
-                idempotency::created_at.eq(DbInstant::now()),
-            ))
-            .execute(conn);
-        match inserted.map_err(DbError::from) {
-            Ok(_) => return Ok(Begin::Run),
-            Err(e) if e.class() == ErrorClass::UniqueViolation => {}
-            Err(e) => return Err(e),
-        }
-        let row: Row = idempotency::table
-            .filter(idempotency::user_id.eq(user))
-            .filter(idempotency::key.eq(key))
-            .select((
-                idempotency::request_hash,
-                idempotency::status,
-                idempotency::response_body,
-                idempotency::response_headers,
-                idempotency::created_at,
-            ))
-            .first(conn)?;
-        let (stored_hash, status, body, content_type, created) = row;
-        if stored_hash != hash {
-            return Ok(Begin::Mismatch);
-        }
-        match status {
-            Some(s) => {
-                return Ok(Begin::Replay(Stored {
-                    status: u16::try_from(s).unwrap_or(500),
-                    content_type: content_type.unwrap_or_else(|| "application/json".into()),
-                    body: body.unwrap_or_default(),
-                }));
-            }
-            None if Utc::now() - created.0 < ABANDONED_AFTER => return Ok(Begin::InProgress),
-            // Abandoned: free the key and take it.
-            None => {
-                diesel::delete(idempotency::table)
-                    .filter(idempotency::user_id.eq(user))
-                    .filter(idempotency::key.eq(key))
-                    .filter(idempotency::status.is_null())
-                    .execute(conn)?;
-            }
-        }
-    }
-    Ok(Begin::InProgress)
-}
-
-fn finish(
-    conn: &mut DbConn,
-    user: DbId,
-    key: &str,
-    stored: Option<&Stored>,
+    stored: &Stored,
 ) -> Result<(), DbError> {
-    let target = idempotency::table
-        .filter(idempotency::user_id.eq(user))
-        .filter(idempotency::key.eq(key));
-    match stored {
-        Some(s) => {
-            diesel::update(target)
-                .set((
-                    idempotency::status.eq(i32::from(s.status)),
-                    idempotency::response_body.eq(&s.body),
-                    idempotency::response_headers.eq(&s.content_type),
-                    idempotency::completed_at.eq(DbInstant::now()),
-                ))
-                .execute(conn)?;
-        }
-        None => {
-            diesel::delete(target).execute(conn)?;
-        }
-    }
+    let now = DbInstant::now();
+    diesel::insert_into(idempotency::table)
+        .values((
+            idempotency::org_id.eq(org),
+            idempotency::user_id.eq(user),
+            idempotency::key.eq(key),
+            idempotency::request_hash.eq(hash),
+            idempotency::status.eq(i32::from(stored.status)),
+            idempotency::response_body.eq(&stored.body),
+            idempotency::response_headers.eq(&stored.content_type),
+            idempotency::created_at.eq(now),
+            idempotency::completed_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
-/// Runs `f` at most once per (caller, key, request). `f` answers with a
-/// stored response; server errors are returned as they are and not stored.
-pub async fn once<F, Fut>(
-    db: &Db,
-    who: &Principal,
-    key: IdempotencyKey,
-    hash: Vec<u8>,
-    f: F,
-) -> Result<HttpResponse, ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<Stored, ApiError>>,
-{
-    let (org, user) = (DbId::from(who.org_id), DbId::from(who.user_id));
-    let k = key.0.clone();
-    let unavailable = |e: DbError| ApiError::new(ErrorCode::Unavailable, e.to_string());
-    let begun = db
-        .run(move |c| begin(c, org, user, &k, &hash))
-        .await
-        .map_err(unavailable)?;
-    match begun {
-        Begin::Replay(s) => return Ok(s.response(true)),
-        Begin::InProgress => {
+pub fn reused() -> ApiError {
+    ApiError::new(
+        ErrorCode::IdempotencyKeyReused,
+        "this Idempotency-Key was used for a different request; use a new key for a new request",
+    )
+}
+
+/// Requests running now, by (user, key): a concurrent repeat gets 409
+/// instead of queueing behind the first. One process has one writer, so an
+/// in-memory set is exact.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<Mutex<HashSet<(uuid::Uuid, String)>>>);
+
+/// Holds a key as running until dropped.
+#[derive(Debug)]
+pub struct Running {
+    set: InFlight,
+    entry: (uuid::Uuid, String),
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.set.0.lock() {
+            s.remove(&self.entry);
+        }
+    }
+}
+
+impl InFlight {
+    pub fn enter(&self, who: &Principal, key: &IdempotencyKey) -> Result<Running, ApiError> {
+        let entry = (who.user_id, key.0.clone());
+        let mut set = self
+            .0
+            .lock()
+            .map_err(|_| ApiError::new(ErrorCode::Internal, "idempotency registry poisoned"))?;
+        if !set.insert(entry.clone()) {
             return Err(ApiError::new(
                 ErrorCode::RequestInProgress,
                 "a request with this Idempotency-Key is still running; retry when it has finished",
             ));
         }
-        Begin::Mismatch => {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was used for a different request; use a new key for a new request",
-            ));
-        }
-        Begin::Run => {}
+        Ok(Running {
+            set: self.clone(),
+            entry,
+        })
     }
-    let result = f().await;
-    let stored = match &result {
-        Ok(s) => Some(s.clone()),
-        Err(e) if e.code().status().is_server_error() => None,
-        Err(e) => Some(Stored::problem(e)),
-    };
-    let k = key.0;
-    let to_store = stored.clone();
-    db.run(move |c| finish(c, user, &k, to_store.as_ref()))
+}
+
+/// The read-only fast path before any work: answers a retry of a finished
+/// request (or a reused key) without queueing for the writer. `Ok(None)`:
+/// the request is new and should run.
+pub async fn precheck(
+    db: &Db,
+    who: &Principal,
+    key: &IdempotencyKey,
+    hash: Vec<u8>,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let user = DbId::from(who.user_id);
+    let k = key.0.clone();
+    let found = db
+        .run(move |c| lookup(c, user, &k, &hash))
         .await
-        .map_err(unavailable)?;
-    match stored {
-        Some(s) => Ok(s.response(false)),
-        None => result.map(|s| s.response(false)),
+        .map_err(|e: DbError| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+    match found {
+        Lookup::New => Ok(None),
+        Lookup::Replay(s) => Ok(Some(s.response(true))),
+        Lookup::Mismatch => Err(reused()),
     }
+}
+
+/// Stores every final answer: successes and 4xx refusals; not a 5xx.
+pub fn respond_json(
+    status: StatusCode,
+    render: impl FnOnce(&crate::ledger::Outcome) -> serde_json::Value + Send + 'static,
+    map_err: fn(crate::ledger::CommandError) -> ApiError,
+) -> Box<
+    dyn FnOnce(&Result<crate::ledger::Outcome, crate::ledger::CommandError>) -> Option<Stored>
+        + Send,
+> {
+    Box::new(move |result| match result {
+        Ok(o) => Some(Stored::json(status, &render(o))),
+        Err(e) => {
+            let api = map_err(e.clone());
+            (!api.code().status().is_server_error()).then(|| Stored::problem(&api))
+        }
+    })
 }

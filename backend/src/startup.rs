@@ -71,6 +71,7 @@ impl Application {
         };
         let db = web::Data::new(opened.db.clone());
         let writer = web::Data::new(opened.writer.clone());
+        let inflight = web::Data::new(crate::idempotency::InFlight::default());
         let metrics = web::Data::new(http_metrics::handle()?);
         let doc = routes::openapi();
         let doc_json = OpenApiJson(web::Bytes::from(
@@ -85,6 +86,7 @@ impl Application {
                 .app_data(settings.clone())
                 .app_data(db.clone())
                 .app_data(writer.clone())
+                .app_data(inflight.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_body)

@@ -13,6 +13,7 @@
 use super::keyfile::{self, KeyFileError};
 use super::store;
 use crate::db::{Db, DbConn, DbError, write_tx};
+use crate::idempotency::{self as idem, Lookup, Stored};
 use diesel::Connection;
 use scf_ledger::checkpoint::Checkpoint;
 use scf_ledger::entry::SigRef;
@@ -87,6 +88,36 @@ impl std::fmt::Debug for Submission {
             .field("sigs", &self.sigs.len())
             .finish()
     }
+}
+
+/// Idempotency for one submission (see `crate::idempotency`): the stored
+/// response is looked up and recorded inside the batch transaction, so a
+/// mutation and the answer to its retries commit together.
+pub struct Idem {
+    pub org: crate::db::DbId,
+    pub user: crate::db::DbId,
+    pub key: String,
+    pub hash: Vec<u8>,
+    /// Renders the answer to store; None for answers that must not be
+    /// stored (the request may not have happened: retry it).
+    pub respond: Box<dyn FnOnce(&Result<Outcome, CommandError>) -> Option<Stored> + Send>,
+}
+
+impl std::fmt::Debug for Idem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Idem")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the writer answers for a submission.
+#[derive(Debug)]
+pub struct Reply {
+    pub result: Result<Outcome, CommandError>,
+    /// For idempotent submissions: the stored answer, and whether it is a
+    /// replay of an earlier request.
+    pub stored: Option<(Stored, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +198,7 @@ pub struct HeadView {
 }
 
 enum Job {
-    Submit(Submission, oneshot::Sender<Result<Outcome, CommandError>>),
+    Submit(Submission, Option<Idem>, oneshot::Sender<Reply>),
     Inclusion {
         seq: u64,
         size: u64,
@@ -362,9 +393,31 @@ impl Writer {
     /// Sequences a submission; resolves after its transaction committed.
     pub async fn submit(&self, s: Submission) -> Result<Outcome, CommandError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Job::Submit(s, reply))?;
+        self.send(Job::Submit(s, None, reply))?;
         rx.await
             .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
+            .result
+    }
+
+    /// Sequences a submission under an idempotency key: a retry of a
+    /// request that already committed gets its stored answer instead of
+    /// running again. Returns the answer and whether it was a replay.
+    pub async fn submit_idempotent(
+        &self,
+        s: Submission,
+        key: Idem,
+    ) -> Result<(Stored, bool), CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Submit(s, Some(key), reply))?;
+        let reply = rx
+            .await
+            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?;
+        match reply.stored {
+            Some(stored) => Ok(stored),
+            None => Err(reply.result.err().unwrap_or_else(|| {
+                CommandError::Unavailable("the answer could not be stored".into())
+            })),
+        }
     }
 
     /// Signs a checkpoint of everything committed so far (or returns the
@@ -419,10 +472,13 @@ impl Writer {
     }
 }
 
+/// A submission waiting in a batch.
+type Queued = (Submission, Option<Idem>, oneshot::Sender<Reply>);
+
 /// One submission's result inside a batch, before the batch commits.
 struct Done {
-    reply: oneshot::Sender<Result<Outcome, CommandError>>,
-    result: Result<Outcome, CommandError>,
+    reply: oneshot::Sender<Reply>,
+    answer: Reply,
 }
 
 impl State {
@@ -457,7 +513,7 @@ impl State {
             let mut stop = None;
             for job in batch {
                 match job {
-                    Job::Submit(s, reply) => submissions.push((s, reply)),
+                    Job::Submit(s, key, reply) => submissions.push((s, key, reply)),
                     Job::Inclusion { seq, size, reply } => {
                         let r = self.seq.tree().inclusion_proof(seq, size).and_then(|p| {
                             let leaf = self
@@ -497,18 +553,18 @@ impl State {
     }
 
     /// Applies a batch in one transaction, one savepoint per submission.
-    fn commit_batch(
-        &mut self,
-        batch: Vec<(Submission, oneshot::Sender<Result<Outcome, CommandError>>)>,
-    ) {
+    fn commit_batch(&mut self, batch: Vec<Queued>) {
         if batch.is_empty() {
             return;
         }
         let mut conn = match self.db.get() {
             Ok(c) => c,
             Err(e) => {
-                for (_, reply) in batch {
-                    let _ = reply.send(Err(CommandError::Unavailable(e.to_string())));
+                for (_, _, reply) in batch {
+                    let _ = reply.send(Reply {
+                        result: Err(CommandError::Unavailable(e.to_string())),
+                        stored: None,
+                    });
                 }
                 return;
             }
@@ -516,16 +572,22 @@ impl State {
         let seq = &mut self.seq;
         let mut done: Vec<Done> = Vec::with_capacity(batch.len());
         let committed = write_tx(&mut conn, |c| -> Result<(), CommandError> {
-            for (s, reply) in batch {
-                let result = apply_one(c, seq, s);
-                done.push(Done { reply, result });
+            for (s, key, reply) in batch {
+                let answer = match key {
+                    None => Reply {
+                        result: apply_one(c, seq, s),
+                        stored: None,
+                    },
+                    Some(key) => apply_idempotent(c, seq, s, key)?,
+                };
+                done.push(Done { reply, answer });
             }
             Ok(())
         });
         match committed {
             Ok(()) => {
                 for d in done {
-                    let _ = d.reply.send(d.result);
+                    let _ = d.reply.send(d.answer);
                 }
             }
             Err(e) => {
@@ -533,9 +595,12 @@ impl State {
                 // for the submissions that passed: rebuild it from storage.
                 tracing::error!(error = %e, "batch commit failed; reloading the ledger head");
                 for d in done {
-                    let _ = d.reply.send(Err(CommandError::Unavailable(format!(
-                        "the batch could not be committed: {e}"
-                    ))));
+                    let _ = d.reply.send(Reply {
+                        result: Err(CommandError::Unavailable(format!(
+                            "the batch could not be committed: {e}"
+                        ))),
+                        stored: None,
+                    });
                 }
                 self.reload();
             }
@@ -656,4 +721,36 @@ fn apply_one(
         time,
         value,
     })
+}
+
+/// A submission under an idempotency key, inside the batch transaction:
+/// replay a stored answer, refuse a key reused for another request, or run
+/// it and store its answer in the same transaction as its entry.
+fn apply_idempotent(
+    conn: &mut DbConn,
+    seq: &mut Sequencer,
+    s: Submission,
+    key: Idem,
+) -> Result<Reply, CommandError> {
+    match idem::lookup(conn, key.user, &key.key, &key.hash)? {
+        Lookup::Replay(stored) => Ok(Reply {
+            result: Err(CommandError::Unavailable("replayed".into())),
+            stored: Some((stored, true)),
+        }),
+        Lookup::Mismatch => Ok(Reply {
+            result: Err(CommandError::Unavailable("key reused".into())),
+            stored: Some((idem::Stored::problem(&idem::reused()), false)),
+        }),
+        Lookup::New => {
+            let result = apply_one(conn, seq, s);
+            let stored = (key.respond)(&result);
+            if let Some(st) = &stored {
+                idem::record(conn, key.org, key.user, &key.key, &key.hash, st)?;
+            }
+            Ok(Reply {
+                result,
+                stored: stored.map(|st| (st, false)),
+            })
+        }
+    }
 }

@@ -7,7 +7,8 @@
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, ErrorCode};
-use crate::idempotency::{self, IdempotencyKey, Stored};
+use crate::idempotency::{self, IdempotencyKey, InFlight};
+use crate::ledger::writer::Idem;
 use crate::ledger::{CommandError, Submission, Writer};
 use crate::parties::auth::Principal;
 use crate::parties::bootstrap::insert_signing_key;
@@ -85,26 +86,46 @@ pub fn writer_error(e: CommandError) -> ApiError {
         (status = 422, description = "Invalid intent, signature or key, or an Idempotency-Key reused for a different request", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[post("/keys")]
+#[allow(clippy::too_many_arguments)]
 pub async fn register_key(
     req: HttpRequest,
     who: Principal,
-    idem: IdempotencyKey,
+    key: IdempotencyKey,
     settings: web::Data<Settings>,
     db: web::Data<Db>,
     writer: web::Data<Writer>,
+    inflight: web::Data<InFlight>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let hash = idempotency::request_hash(&req, &body);
-    let caller = who.clone();
-    idempotency::once(&db, &who, idem, hash, || async move {
-        let env: SignedIntent = parse_json(&body)?;
-        let outcome = register(&caller, &settings, &writer, env).await?;
-        Ok(Stored::json(
+    if let Some(replay) = idempotency::precheck(&db, &who, &key, hash.clone()).await? {
+        return Ok(replay);
+    }
+    let _running = inflight.enter(&who, &key)?;
+    let env: SignedIntent = parse_json(&body)?;
+    let (submission, key_id) = registration(&who, &settings, env)?;
+    let idem = Idem {
+        org: who.org_id.into(),
+        user: who.user_id.into(),
+        key: key.0,
+        hash,
+        respond: idempotency::respond_json(
             StatusCode::CREATED,
-            &serde_json::to_value(outcome).unwrap_or_default(),
-        ))
-    })
-    .await
+            move |o| {
+                serde_json::to_value(KeyRegistered {
+                    key_id,
+                    receipt: Receipt::from_outcome(o),
+                })
+                .unwrap_or_default()
+            },
+            writer_error,
+        ),
+    };
+    let (stored, replayed) = writer
+        .submit_idempotent(submission, idem)
+        .await
+        .map_err(writer_error)?;
+    Ok(stored.response(replayed))
 }
 
 /// Parses a JSON body with the same errors as the `Json` extractor.
@@ -112,12 +133,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
     serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))
 }
 
-async fn register(
+/// Checks a key registration and builds its submission; refusals here
+/// depend only on the request, so they are not stored for replay.
+fn registration(
     who: &Principal,
     settings: &Settings,
-    writer: &Writer,
     env: SignedIntent,
-) -> Result<KeyRegistered, ApiError> {
+) -> Result<(Submission, String), ApiError> {
     let (intent, sigs) = check_envelope(&env, Timestamp::now(), settings.clock_skew_secs)?;
     if intent.kind != types::KEY_ADD {
         return Err(ApiError::new(
@@ -145,22 +167,16 @@ async fn register(
         .map_err(|e| ApiError::new(ErrorCode::Unprocessable, format!("body.public_key: {e}")))?
         .ok_or_else(|| ApiError::new(ErrorCode::Unprocessable, "body.public_key is required"))?;
     let (user_id, org_id) = (who.user_id, who.org_id);
-    let outcome = writer
-        .submit(Submission {
-            intent: env.intent.into_bytes(),
-            sigs: sigs
-                .into_iter()
-                .map(|(key_id, sig)| SigRef { key_id, sig })
-                .collect(),
-            effect: Box::new(move |c, view| {
-                insert_signing_key(c, view, user_id.into(), org_id.into(), &key)?;
-                Ok(serde_json::json!({}))
-            }),
-        })
-        .await
-        .map_err(writer_error)?;
-    Ok(KeyRegistered {
-        key_id: key.key_id().to_hex(),
-        receipt: Receipt::from_outcome(&outcome),
-    })
+    let submission = Submission {
+        intent: env.intent.into_bytes(),
+        sigs: sigs
+            .into_iter()
+            .map(|(key_id, sig)| SigRef { key_id, sig })
+            .collect(),
+        effect: Box::new(move |c, view| {
+            insert_signing_key(c, view, user_id.into(), org_id.into(), &key)?;
+            Ok(serde_json::json!({}))
+        }),
+    };
+    Ok((submission, key.key_id().to_hex()))
 }
