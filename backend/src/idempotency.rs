@@ -238,10 +238,7 @@ pub fn respond_json(
     status: StatusCode,
     render: impl FnOnce(&crate::ledger::Outcome) -> serde_json::Value + Send + 'static,
     map_err: fn(crate::ledger::CommandError) -> ApiError,
-) -> Box<
-    dyn FnOnce(&Result<crate::ledger::Outcome, crate::ledger::CommandError>) -> Option<Stored>
-        + Send,
-> {
+) -> crate::ledger::writer::Respond {
     Box::new(move |result| match result {
         Ok(o) => Some(Stored::json(status, &render(o))),
         Err(e) => {

@@ -100,8 +100,11 @@ pub struct Idem {
     pub hash: Vec<u8>,
     /// Renders the answer to store; None for answers that must not be
     /// stored (the request may not have happened: retry it).
-    pub respond: Box<dyn FnOnce(&Result<Outcome, CommandError>) -> Option<Stored> + Send>,
+    pub respond: Respond,
 }
+
+/// Renders the answer to store for a submission's result.
+pub type Respond = Box<dyn FnOnce(&Result<Outcome, CommandError>) -> Option<Stored> + Send>;
 
 impl std::fmt::Debug for Idem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
