@@ -393,13 +393,25 @@ impl Writer {
         })
     }
 
+    /// Sends a job carrying a reply channel and waits for the answer.
+    async fn ask<T>(&self, job: impl FnOnce(oneshot::Sender<T>) -> Job) -> Result<T, CommandError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(job(reply))?;
+        rx.await
+            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))
+    }
+
+    fn bad_proof(e: ProofError) -> CommandError {
+        CommandError::Rejected {
+            status: 422,
+            code: "invalid_proof_request",
+            message: e.to_string(),
+        }
+    }
+
     /// Sequences a submission; resolves after its transaction committed.
     pub async fn submit(&self, s: Submission) -> Result<Outcome, CommandError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Job::Submit(s, None, reply))?;
-        rx.await
-            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
-            .result
+        self.ask(|reply| Job::Submit(s, None, reply)).await?.result
     }
 
     /// Sequences a submission under an idempotency key: a retry of a
@@ -410,11 +422,7 @@ impl Writer {
         s: Submission,
         key: Idem,
     ) -> Result<(Stored, bool), CommandError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Job::Submit(s, Some(key), reply))?;
-        let reply = rx
-            .await
-            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?;
+        let reply = self.ask(|reply| Job::Submit(s, Some(key), reply)).await?;
         match reply.stored {
             Some(stored) => Ok(stored),
             None => Err(reply.result.err().unwrap_or_else(|| {
@@ -426,10 +434,7 @@ impl Writer {
     /// Signs a checkpoint of everything committed so far (or returns the
     /// latest if nothing is new).
     pub async fn checkpoint(&self) -> Result<Checkpoint, CommandError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Job::Checkpoint(reply))?;
-        rx.await
-            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
+        self.ask(Job::Checkpoint).await?
     }
 
     /// Commits what is queued, signs a final checkpoint and stops the
@@ -451,27 +456,15 @@ impl Writer {
         seq: u64,
         size: u64,
     ) -> Result<(Hash, Vec<Hash>), CommandError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Job::Inclusion { seq, size, reply })?;
-        rx.await
-            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
-            .map_err(|e| CommandError::Rejected {
-                status: 422,
-                code: "invalid_proof_request",
-                message: e.to_string(),
-            })
+        self.ask(|reply| Job::Inclusion { seq, size, reply })
+            .await?
+            .map_err(Self::bad_proof)
     }
 
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, CommandError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Job::Consistency { old, new, reply })?;
-        rx.await
-            .map_err(|_| CommandError::Unavailable("the writer stopped before answering".into()))?
-            .map_err(|e| CommandError::Rejected {
-                status: 422,
-                code: "invalid_proof_request",
-                message: e.to_string(),
-            })
+        self.ask(|reply| Job::Consistency { old, new, reply })
+            .await?
+            .map_err(Self::bad_proof)
     }
 }
 
