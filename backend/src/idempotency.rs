@@ -236,7 +236,7 @@ pub async fn precheck(
 /// Stores every final answer: successes and 4xx refusals; not a 5xx.
 pub fn respond_json(
     status: StatusCode,
-    render: impl FnOnce(&crate::ledger::Outcome) -> serde_json::Value + Send + 'static,
+    render: crate::routes::keys::Render,
     map_err: fn(crate::ledger::CommandError) -> ApiError,
 ) -> crate::ledger::writer::Respond {
     Box::new(move |result| match result {

@@ -97,35 +97,76 @@ pub async fn register_key(
     inflight: web::Data<InFlight>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let hash = idempotency::request_hash(&req, &body);
-    if let Some(replay) = idempotency::precheck(&db, &who, &key, hash.clone()).await? {
-        return Ok(replay);
-    }
-    let _running = inflight.enter(&who, &key)?;
-    let env: SignedIntent = parse_json(&body)?;
-    let (submission, key_id) = registration(&who, &settings, env)?;
-    let idem = Idem {
-        org: who.org_id.into(),
-        user: who.user_id.into(),
-        key: key.0,
-        hash,
-        respond: idempotency::respond_json(
-            StatusCode::CREATED,
-            move |o| {
-                serde_json::to_value(KeyRegistered {
-                    key_id,
-                    receipt: Receipt::from_outcome(o),
-                })
-                .unwrap_or_default()
-            },
-            writer_error,
-        ),
+    let ctx = Mutation {
+        req: &req,
+        who: &who,
+        key,
+        db: &db,
+        writer: &writer,
+        inflight: &inflight,
     };
-    let (stored, replayed) = writer
-        .submit_idempotent(submission, idem)
-        .await
-        .map_err(writer_error)?;
-    Ok(stored.response(replayed))
+    ctx.run(&body, StatusCode::CREATED, |env| {
+        let (submission, key_id) = registration(&who, &settings, env)?;
+        let render: Render = Box::new(move |o| {
+            serde_json::to_value(KeyRegistered {
+                key_id,
+                receipt: Receipt::from_outcome(o),
+            })
+            .unwrap_or_default()
+        });
+        Ok((submission, render))
+    })
+    .await
+}
+
+/// Renders a committed mutation's answer.
+pub type Render = Box<dyn FnOnce(&crate::ledger::Outcome) -> serde_json::Value + Send>;
+
+/// What every signed, idempotent mutation needs from its request.
+#[derive(Debug)]
+pub struct Mutation<'a> {
+    pub req: &'a HttpRequest,
+    pub who: &'a Principal,
+    pub key: IdempotencyKey,
+    pub db: &'a Db,
+    pub writer: &'a Writer,
+    pub inflight: &'a InFlight,
+}
+
+impl Mutation<'_> {
+    /// The shared flow: answer a retry from storage, turn away a concurrent
+    /// repeat, parse the signed intent, let `build` check it and make the
+    /// submission, then have the writer commit the entry, its business
+    /// change and the stored answer together.
+    pub async fn run(
+        self,
+        body: &[u8],
+        status: StatusCode,
+        build: impl FnOnce(SignedIntent) -> Result<(Submission, Render), ApiError>,
+    ) -> Result<HttpResponse, ApiError> {
+        let hash = idempotency::request_hash(self.req, body);
+        if let Some(replay) =
+            idempotency::precheck(self.db, self.who, &self.key, hash.clone()).await?
+        {
+            return Ok(replay);
+        }
+        let _running = self.inflight.enter(self.who, &self.key)?;
+        let env: SignedIntent = parse_json(body)?;
+        let (submission, render) = build(env)?;
+        let idem = Idem {
+            org: self.who.org_id.into(),
+            user: self.who.user_id.into(),
+            key: self.key.0,
+            hash,
+            respond: idempotency::respond_json(status, render, writer_error),
+        };
+        let (stored, replayed) = self
+            .writer
+            .submit_idempotent(submission, idem)
+            .await
+            .map_err(writer_error)?;
+        Ok(stored.response(replayed))
+    }
 }
 
 /// Parses a JSON body with the same errors as the `Json` extractor.
@@ -179,4 +220,128 @@ fn registration(
         }),
     };
     Ok((submission, key.key_id().to_hex()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyRevoked {
+    pub key_id: String,
+    pub receipt: Receipt,
+}
+
+/// Revoke a signing key.
+///
+/// The body is a signed `key.revoke` intent of the caller's organisation with
+/// `body.key_id` (and a `body.reason`), signed by the key itself or by
+/// another valid key of the organisation. A user revokes their own keys; an
+/// organisation admin may revoke any key of the organisation. The key signs
+/// nothing after the entry's seq.
+#[utoipa::path(tag = "parties", operation_id = "revoke_key", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Any unique string (a UUID); a retry with the same key and body returns the first response")),
+    request_body = SignedIntent,
+    responses(
+        (status = 200, description = "Revoked; the receipt names the ledger entry", body = KeyRevoked),
+        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not your key and you are not an admin", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such key in your organisation", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Replayed intent, or the same Idempotency-Key still running", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid intent or signature, a key already revoked, or an Idempotency-Key reused", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/keys/revoke")]
+#[allow(clippy::too_many_arguments)]
+pub async fn revoke_key(
+    req: HttpRequest,
+    who: Principal,
+    key: IdempotencyKey,
+    settings: web::Data<Settings>,
+    db: web::Data<Db>,
+    writer: web::Data<Writer>,
+    inflight: web::Data<InFlight>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    // Who owns the key decides who may revoke it; read before queueing.
+    let env: SignedIntent = parse_json(&body)?;
+    let (intent, sigs) = check_envelope(&env, Timestamp::now(), settings.clock_skew_secs)?;
+    if intent.kind != types::KEY_REVOKE || intent.org != who.org_id.to_string() {
+        return Err(ApiError::new(
+            ErrorCode::Unprocessable,
+            "the body must be a key.revoke intent of your organisation",
+        ));
+    }
+    let target = intent
+        .body_str("key_id")
+        .map_err(|_| ApiError::new(ErrorCode::Unprocessable, "body.key_id is required"))?
+        .to_owned();
+    let lookup = target.clone();
+    let owner = db
+        .run(move |c| key_owner(c, &lookup))
+        .await
+        .map_err(|e: crate::db::DbError| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+    match owner {
+        Some((org, _)) if org != who.org_id => return Err(no_such_key()),
+        None => return Err(no_such_key()),
+        Some((_, user)) if user != who.user_id && who.role != "admin" => {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "only the key's owner or an admin of the organisation may revoke it",
+            ));
+        }
+        Some(_) => {}
+    }
+    let ctx = Mutation {
+        req: &req,
+        who: &who,
+        key,
+        db: &db,
+        writer: &writer,
+        inflight: &inflight,
+    };
+    ctx.run(&body, StatusCode::OK, |env| {
+        let key_id = target.clone();
+        let submission = Submission {
+            intent: env.intent.into_bytes(),
+            sigs: sigs
+                .into_iter()
+                .map(|(key_id, sig)| SigRef { key_id, sig })
+                .collect(),
+            effect: Box::new(move |c, view| {
+                use crate::db::schema::signing_keys;
+                use diesel::prelude::*;
+                diesel::update(signing_keys::table)
+                    .filter(signing_keys::key_id.eq(&key_id))
+                    .filter(signing_keys::revoked_seq.is_null())
+                    .set(signing_keys::revoked_seq.eq(i64::try_from(view.seq).unwrap_or(i64::MAX)))
+                    .execute(c)?;
+                Ok(serde_json::json!({}))
+            }),
+        };
+        let render: Render = Box::new(move |o| {
+            serde_json::to_value(KeyRevoked {
+                key_id: target,
+                receipt: Receipt::from_outcome(o),
+            })
+            .unwrap_or_default()
+        });
+        Ok((submission, render))
+    })
+    .await
+}
+
+fn no_such_key() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such key in your organisation")
+}
+
+/// The organisation and user a key belongs to.
+fn key_owner(
+    conn: &mut crate::db::DbConn,
+    key_id: &str,
+) -> Result<Option<(uuid::Uuid, uuid::Uuid)>, crate::db::DbError> {
+    use crate::db::schema::signing_keys;
+    use diesel::prelude::*;
+    let row: Option<(crate::db::DbId, crate::db::DbId)> = signing_keys::table
+        .filter(signing_keys::key_id.eq(key_id))
+        .select((signing_keys::org_id, signing_keys::user_id))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(o, u)| (o.0, u.0)))
 }

@@ -61,6 +61,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(intents::check_intent)
                 .service(me::get_me)
                 .service(keys::register_key)
+                .service(keys::revoke_key)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof),

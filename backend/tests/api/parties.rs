@@ -285,3 +285,103 @@ async fn join_all<T, Fut: std::future::Future<Output = T>>(futs: Vec<Fut>) -> Ve
     .await;
     out.into_iter().map(|o| o.unwrap()).collect()
 }
+
+fn key_revoke(org: &str, target: &str, id: &str, signer: &SecretKey) -> serde_json::Value {
+    use scf_ledger::intent::{Intent, signing_message};
+    let intent = Intent {
+        kind: "key.revoke".into(),
+        org: org.into(),
+        key_id: signer.public_key().key_id(),
+        subject: String::new(),
+        assets: vec![],
+        body: serde_json::json!({"key_id": target, "reason": "laptop lost"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        id: id.into(),
+        client_time: scf_ledger::time::Timestamp::now(),
+    };
+    let bytes = intent.to_bytes();
+    serde_json::json!({
+        "intent": String::from_utf8(bytes.clone()).unwrap(),
+        "sigs": [{
+            "key_id": signer.public_key().key_id().to_hex(),
+            "sig": signer.sign(&signing_message(&bytes)).to_hex(),
+        }],
+    })
+}
+
+#[actix_web::test]
+async fn keys_are_revoked_with_a_signed_intent() {
+    let app = spawn_app().await;
+    let (admin_key, token) = app.bootstrap_admin("Ada").await;
+    let me: serde_json::Value = app.get_auth("/v1/me", &token).await.json().await.unwrap();
+    let (org, user) = (
+        me["org_id"].as_str().unwrap(),
+        me["user_id"].as_str().unwrap(),
+    );
+    let send = |path: &'static str, body: serde_json::Value| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&body)
+            .send()
+    };
+    let laptop = SecretKey::from_seed(&[21; 32]);
+    let laptop_id = laptop.public_key().key_id().to_hex();
+    let r = send(
+        "/v1/keys",
+        key_add(org, user, &laptop, "add-laptop", &laptop),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+
+    // The admin's key revokes the laptop's.
+    let r = send(
+        "/v1/keys/revoke",
+        key_revoke(org, &laptop_id, "rev-1", &admin_key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["key_id"], laptop_id);
+    let revoked_seq: Option<i64> = {
+        use diesel::prelude::*;
+        use scf_backend::db::schema::signing_keys;
+        signing_keys::table
+            .filter(signing_keys::key_id.eq(&laptop_id))
+            .select(signing_keys::revoked_seq)
+            .first(&mut app.opened.db.get().unwrap())
+            .unwrap()
+    };
+    assert_eq!(revoked_seq, body["receipt"]["seq"].as_i64());
+
+    // A revoked key signs nothing any more, not even its own revocation.
+    let r = send(
+        "/v1/keys/revoke",
+        key_revoke(org, &laptop_id, "rev-2", &laptop),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("key_not_valid"));
+    // A key that is not in the caller's organisation does not exist for them.
+    let r = send(
+        "/v1/keys/revoke",
+        key_revoke(org, "00112233445566778899aabbccddeeff", "rev-3", &admin_key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The ledger agrees: the laptop key is revoked at that seq.
+    let cp = app.opened.writer.checkpoint().await.unwrap();
+    let mut export = Vec::new();
+    scf_backend::ledger::export(&mut app.opened.db.get().unwrap(), &mut export).unwrap();
+    let report = scf_ledger::verify::verify_bytes(&export, &Default::default()).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    assert_eq!((report.entries, report.revoked_keys), (cp.size, 1));
+}
