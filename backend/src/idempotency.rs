@@ -233,10 +233,13 @@ pub async fn precheck(
     }
 }
 
+/// Renders a committed mutation's answer.
+pub type Render = Box<dyn FnOnce(&crate::ledger::Outcome) -> serde_json::Value + Send>;
+
 /// Stores every final answer: successes and 4xx refusals; not a 5xx.
 pub fn respond_json(
     status: StatusCode,
-    render: crate::routes::keys::Render,
+    render: Render,
     map_err: fn(crate::ledger::CommandError) -> ApiError,
 ) -> crate::ledger::writer::Respond {
     Box::new(move |result| match result {

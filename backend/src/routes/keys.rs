@@ -119,8 +119,7 @@ pub async fn register_key(
     .await
 }
 
-/// Renders a committed mutation's answer.
-pub type Render = Box<dyn FnOnce(&crate::ledger::Outcome) -> serde_json::Value + Send>;
+pub use crate::idempotency::Render;
 
 /// What every signed, idempotent mutation needs from its request.
 #[derive(Debug)]
