@@ -13,8 +13,9 @@ use crate::ledger::{CommandError, Submission, Writer};
 use crate::parties::auth::Principal;
 use crate::parties::bootstrap::insert_signing_key;
 use crate::routes::intents::{SignedIntent, check_envelope};
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, post, web};
 use scf_ledger::entry::SigRef;
 use scf_ledger::hash::to_hex;
 use scf_ledger::sig::PublicKey;
@@ -86,26 +87,9 @@ pub fn writer_error(e: CommandError) -> ApiError {
         (status = 422, description = "Invalid intent, signature or key, or an Idempotency-Key reused for a different request", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[post("/keys")]
-#[allow(clippy::too_many_arguments)]
-pub async fn register_key(
-    req: HttpRequest,
-    who: Principal,
-    key: IdempotencyKey,
-    settings: web::Data<Settings>,
-    db: web::Data<Db>,
-    writer: web::Data<Writer>,
-    inflight: web::Data<InFlight>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let ctx = Mutation {
-        req: &req,
-        who: &who,
-        key,
-        db: &db,
-        writer: &writer,
-        inflight: &inflight,
-    };
-    ctx.run(&body, StatusCode::CREATED, |env| {
+pub async fn register_key(m: Mutation, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let (who, settings) = (m.who.clone(), m.settings.clone());
+    m.run(&body, StatusCode::CREATED, |env| {
         let (submission, key_id) = registration(&who, &settings, env)?;
         let render: Render = Box::new(move |o| {
             serde_json::to_value(KeyRegistered {
@@ -121,18 +105,58 @@ pub async fn register_key(
 
 pub use crate::idempotency::Render;
 
-/// What every signed, idempotent mutation needs from its request.
+/// What every signed, idempotent mutation needs from its request: the
+/// caller, the idempotency key, storage and the writer. An extractor, so a
+/// mutation handler takes this and its body and nothing else.
 #[derive(Debug)]
-pub struct Mutation<'a> {
-    pub req: &'a HttpRequest,
-    pub who: &'a Principal,
+pub struct Mutation {
+    pub req: HttpRequest,
+    pub who: Principal,
     pub key: IdempotencyKey,
-    pub db: &'a Db,
-    pub writer: &'a Writer,
-    pub inflight: &'a InFlight,
+    pub db: web::Data<Db>,
+    pub writer: web::Data<Writer>,
+    pub inflight: web::Data<InFlight>,
+    pub settings: web::Data<Settings>,
 }
 
-impl Mutation<'_> {
+impl FromRequest for Mutation {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Mutation, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let key = IdempotencyKey::from_request(&req, payload).into_inner();
+        let who = Principal::from_request(&req, payload);
+        Box::pin(async move {
+            // Authentication first: an anonymous caller learns nothing else.
+            let who = who.await?;
+            let data = |what: &str| ApiError::internal(anyhow::anyhow!("{what} is not configured"));
+            Ok(Mutation {
+                key: key?,
+                db: req
+                    .app_data::<web::Data<Db>>()
+                    .cloned()
+                    .ok_or_else(|| data("the database"))?,
+                writer: req
+                    .app_data::<web::Data<Writer>>()
+                    .cloned()
+                    .ok_or_else(|| data("the writer"))?,
+                inflight: req
+                    .app_data::<web::Data<InFlight>>()
+                    .cloned()
+                    .ok_or_else(|| data("the idempotency registry"))?,
+                settings: req
+                    .app_data::<web::Data<Settings>>()
+                    .cloned()
+                    .ok_or_else(|| data("the settings"))?,
+                who,
+                req,
+            })
+        })
+    }
+}
+
+impl Mutation {
     /// The shared flow: answer a retry from storage, turn away a concurrent
     /// repeat, parse the signed intent, let `build` check it and make the
     /// submission, then have the writer commit the entry, its business
@@ -143,13 +167,13 @@ impl Mutation<'_> {
         status: StatusCode,
         build: impl FnOnce(SignedIntent) -> Result<(Submission, Render), ApiError>,
     ) -> Result<HttpResponse, ApiError> {
-        let hash = idempotency::request_hash(self.req, body);
+        let hash = idempotency::request_hash(&self.req, body);
         if let Some(replay) =
-            idempotency::precheck(self.db, self.who, &self.key, hash.clone()).await?
+            idempotency::precheck(&self.db, &self.who, &self.key, hash.clone()).await?
         {
             return Ok(replay);
         }
-        let _running = self.inflight.enter(self.who, &self.key)?;
+        let _running = self.inflight.enter(&self.who, &self.key)?;
         let env: SignedIntent = parse_json(body)?;
         let (submission, render) = build(env)?;
         let idem = Idem {
@@ -247,17 +271,8 @@ pub struct KeyRevoked {
         (status = 422, description = "Invalid intent or signature, a key already revoked, or an Idempotency-Key reused", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[post("/keys/revoke")]
-#[allow(clippy::too_many_arguments)]
-pub async fn revoke_key(
-    req: HttpRequest,
-    who: Principal,
-    key: IdempotencyKey,
-    settings: web::Data<Settings>,
-    db: web::Data<Db>,
-    writer: web::Data<Writer>,
-    inflight: web::Data<InFlight>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
+pub async fn revoke_key(m: Mutation, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let (who, settings, db) = (m.who.clone(), m.settings.clone(), m.db.clone());
     // Who owns the key decides who may revoke it; read before queueing.
     let env: SignedIntent = parse_json(&body)?;
     let (intent, sigs) = check_envelope(&env, Timestamp::now(), settings.clock_skew_secs)?;
@@ -287,15 +302,7 @@ pub async fn revoke_key(
         }
         Some(_) => {}
     }
-    let ctx = Mutation {
-        req: &req,
-        who: &who,
-        key,
-        db: &db,
-        writer: &writer,
-        inflight: &inflight,
-    };
-    ctx.run(&body, StatusCode::OK, |env| {
+    m.run(&body, StatusCode::OK, |env| {
         let key_id = target.clone();
         let submission = Submission {
             intent: env.intent.into_bytes(),
