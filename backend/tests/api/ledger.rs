@@ -51,6 +51,24 @@ fn signed(
     )
 }
 
+/// Registers `k` as a self-enrolled actor key of org-a.
+async fn enrol(w: &Writer, k: &SecretKey) {
+    let (intent, sigs) = signed(
+        types::KEY_ADD,
+        "org-a",
+        k,
+        "k1",
+        json!({"public_key": k.public_key().to_hex()}),
+    );
+    w.submit(Submission {
+        intent,
+        sigs,
+        effect: noop(),
+    })
+    .await
+    .unwrap();
+}
+
 fn noop() -> Effect {
     Box::new(|_, _| Ok(json!({})))
 }
@@ -122,20 +140,7 @@ async fn group_commit_keeps_each_submission_atomic() {
         let e = env(t);
         let w = start(&e).unwrap();
         let alice = key("alice");
-        let (i, s) = signed(
-            types::KEY_ADD,
-            "org-a",
-            &alice,
-            "k1",
-            json!({"public_key": alice.public_key().to_hex()}),
-        );
-        w.submit(Submission {
-            intent: i,
-            sigs: s,
-            effect: noop(),
-        })
-        .await
-        .unwrap();
+        enrol(&w, &alice).await;
 
         // 60 concurrent submissions: every 5th fails in its business change,
         // every 7th has a forged signature; the rest must all land.
@@ -222,20 +227,7 @@ async fn restart_restores_the_head_refuses_replays_and_detects_rollback() {
         let e = env(t);
         let w = start(&e).unwrap();
         let alice = key("alice");
-        let (i, s) = signed(
-            types::KEY_ADD,
-            "org-a",
-            &alice,
-            "k1",
-            json!({"public_key": alice.public_key().to_hex()}),
-        );
-        w.submit(Submission {
-            intent: i,
-            sigs: s,
-            effect: noop(),
-        })
-        .await
-        .unwrap();
+        enrol(&w, &alice).await;
         let replayed = signed(
             "logistics.delivery.confirm",
             "org-a",
