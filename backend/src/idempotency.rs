@@ -12,7 +12,6 @@
 use crate::db::schema::idempotency;
 use crate::db::{Db, DbConn, DbError, DbId, DbInstant};
 use crate::error::{ApiError, ErrorCode};
-use crate::parties::auth::Principal;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
@@ -192,8 +191,8 @@ impl Drop for Running {
 }
 
 impl InFlight {
-    pub fn enter(&self, who: &Principal, key: &IdempotencyKey) -> Result<Running, ApiError> {
-        let entry = (who.user_id, key.0.clone());
+    pub fn enter(&self, user: uuid::Uuid, key: &IdempotencyKey) -> Result<Running, ApiError> {
+        let entry = (user, key.0.clone());
         let mut set = self
             .0
             .lock()
@@ -216,11 +215,11 @@ impl InFlight {
 /// the request is new and should run.
 pub async fn precheck(
     db: &Db,
-    who: &Principal,
+    user: uuid::Uuid,
     key: &IdempotencyKey,
     hash: Vec<u8>,
-) -> Result<Option<HttpResponse>, ApiError> {
-    let user = DbId::from(who.user_id);
+) -> Result<Option<Stored>, ApiError> {
+    let user = DbId::from(user);
     let k = key.0.clone();
     let found = db
         .run(move |c| lookup(c, user, &k, &hash))
@@ -228,7 +227,7 @@ pub async fn precheck(
         .map_err(|e: DbError| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
     match found {
         Lookup::New => Ok(None),
-        Lookup::Replay(s) => Ok(Some(s.response(true))),
+        Lookup::Replay(s) => Ok(Some(s)),
         Lookup::Mismatch => Err(reused()),
     }
 }

@@ -72,6 +72,10 @@ impl Application {
         let db = web::Data::new(opened.db.clone());
         let writer = web::Data::new(opened.writer.clone());
         let inflight = web::Data::new(crate::idempotency::InFlight::default());
+        let token_secret = web::Data::new(
+            crate::parties::tokens::TokenSecret::load_or_create(&settings.data_dir)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
         let metrics = web::Data::new(http_metrics::handle()?);
         let doc = routes::openapi();
         let doc_json = OpenApiJson(web::Bytes::from(
@@ -87,6 +91,7 @@ impl Application {
                 .app_data(db.clone())
                 .app_data(writer.clone())
                 .app_data(inflight.clone())
+                .app_data(token_secret.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_body)

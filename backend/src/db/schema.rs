@@ -22,6 +22,8 @@ diesel::table! {
         figures_year -> Nullable<Integer>,
         created_at -> Instant,
         updated_at -> Instant,
+        size_rule_id -> Nullable<Id>,
+        onboarded_by -> Nullable<Id>,
     }
 }
 
@@ -36,6 +38,7 @@ diesel::table! {
         role -> Text,
         created_at -> Instant,
         disabled_at -> Nullable<Instant>,
+        enrol_key -> Nullable<Binary>,
     }
 }
 
@@ -54,6 +57,7 @@ diesel::table! {
         expires_at -> Instant,
         revoked_at -> Nullable<Instant>,
         last_used_at -> Nullable<Instant>,
+        ledger_seq -> Nullable<BigInt>,
     }
 }
 
@@ -84,22 +88,6 @@ diesel::table! {
         tier -> Integer,
         status -> Text,
         invited_by_user_id -> Id,
-        created_at -> Instant,
-    }
-}
-
-diesel::table! {
-    use diesel::sql_types::*;
-    use crate::db::types::sql_types::*;
-
-    invitations (id) {
-        id -> Id,
-        core_org_id -> Id,
-        relationship_id -> Id,
-        token_hash -> Binary,
-        invited_org_id -> Id,
-        expires_at -> Instant,
-        accepted_at -> Nullable<Instant>,
         created_at -> Instant,
     }
 }
@@ -167,7 +155,6 @@ diesel::table! {
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(signing_keys -> users (user_id));
-diesel::joinable!(invitations -> relationships (relationship_id));
 diesel::joinable!(idempotency -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -176,7 +163,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     signing_keys,
     relationships,
-    invitations,
     size_class_rules,
     ledger_entries,
     ledger_checkpoints,

@@ -65,7 +65,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileE
 /// Loads the platform key from the data directory, creating it on first
 /// start. Refuses a key file that others can read.
 pub fn load_or_create_platform_key(data_dir: &Path) -> Result<SecretKey, KeyFileError> {
-    let path = data_dir.join(PLATFORM_KEY_FILE);
+    load_or_create_secret(data_dir, PLATFORM_KEY_FILE).map(|seed| SecretKey::from_seed(&seed))
+}
+
+/// Loads 32 secret bytes kept as hex in `data_dir/file`, creating them on
+/// first use, readable by the owner only. Refuses a file others can read.
+pub fn load_or_create_secret(data_dir: &Path, file: &str) -> Result<[u8; 32], KeyFileError> {
+    let path = data_dir.join(file);
     if path.exists() {
         #[cfg(unix)]
         {
@@ -76,12 +82,12 @@ pub fn load_or_create_platform_key(data_dir: &Path) -> Result<SecretKey, KeyFile
             }
         }
         let text = fs::read_to_string(&path).map_err(io(&path))?;
-        return parse_seed(text.trim()).ok_or(KeyFileError::BadKey(path));
+        return scf_ledger::hash::from_hex::<32>(text.trim()).ok_or(KeyFileError::BadKey(path));
     }
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| KeyFileError::Random(e.to_string()))?;
     write_atomic(&path, format!("{}\n", hex::encode(seed)).as_bytes(), 0o600)?;
-    Ok(SecretKey::from_seed(&seed))
+    Ok(seed)
 }
 
 pub fn parse_seed(hex_seed: &str) -> Option<SecretKey> {

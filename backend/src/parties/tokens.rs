@@ -5,7 +5,7 @@
 
 use crate::db::schema::api_tokens;
 use crate::db::{DbConn, DbError, DbId, DbInstant};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -61,7 +61,8 @@ impl From<diesel::result::Error> for TokenError {
     }
 }
 
-/// Issues a token for `user_id` of `org_id`, valid for `days`.
+/// Issues a random token for `user_id` of `org_id`, valid for `days`
+/// (bootstrap: there is no signed request to derive one from).
 pub fn issue(
     conn: &mut DbConn,
     user_id: DbId,
@@ -71,19 +72,100 @@ pub fn issue(
 ) -> Result<PlainToken, TokenError> {
     let mut raw = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut raw).map_err(|e| TokenError::Random(e.to_string()))?;
-    let token = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
+    let token = PlainToken(format!("{TOKEN_PREFIX}{}", hex::encode(raw)));
     let now = Utc::now();
+    let row = NewToken {
+        id: DbId::new_v7(),
+        user_id,
+        org_id,
+        label,
+        created_at: now,
+        expires_at: now + Duration::days(days),
+        ledger_seq: None,
+    };
+    insert(conn, &row, &token)?;
+    Ok(token)
+}
+
+/// A token row to store; the secret itself is never stored.
+#[derive(Debug)]
+pub struct NewToken<'a> {
+    pub id: DbId,
+    pub user_id: DbId,
+    pub org_id: DbId,
+    pub label: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The `auth.token` entry that issued it, for tokens issued over the API.
+    pub ledger_seq: Option<u64>,
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    row: &NewToken<'_>,
+    token: &PlainToken,
+) -> Result<(), diesel::result::Error> {
     diesel::insert_into(api_tokens::table)
         .values((
-            api_tokens::id.eq(DbId::new_v7()),
-            api_tokens::user_id.eq(user_id),
-            api_tokens::org_id.eq(org_id),
-            api_tokens::prefix.eq(visible_prefix(&token)),
-            api_tokens::token_hash.eq(hash(&token)),
-            api_tokens::label.eq(label),
-            api_tokens::created_at.eq(DbInstant::new(now)),
-            api_tokens::expires_at.eq(DbInstant::new(now + Duration::days(days))),
+            api_tokens::id.eq(row.id),
+            api_tokens::user_id.eq(row.user_id),
+            api_tokens::org_id.eq(row.org_id),
+            api_tokens::prefix.eq(visible_prefix(token.expose())),
+            api_tokens::token_hash.eq(hash(token.expose())),
+            api_tokens::label.eq(row.label),
+            api_tokens::created_at.eq(DbInstant::new(row.created_at)),
+            api_tokens::expires_at.eq(DbInstant::new(row.expires_at)),
+            api_tokens::ledger_seq.eq(row.ledger_seq.and_then(|s| i64::try_from(s).ok())),
         ))
         .execute(conn)?;
-    Ok(PlainToken(token))
+    Ok(())
+}
+
+pub const TOKEN_SECRET_FILE: &str = "token.key";
+
+/// The server's key for tokens issued over the API. Such a token is
+/// HMAC(key, the signed login intent's org and id): the server can show it
+/// again to a retry of the same request (Idempotency-Key) without ever
+/// storing it, and a copy of the database alone reveals no token.
+#[derive(Clone)]
+pub struct TokenSecret([u8; 32]);
+
+impl fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenSecret(…)")
+    }
+}
+
+/// What a stored answer holds in place of a token; replays put the
+/// re-derived token back.
+pub const REDACTED: &str = "scf_000000000000000000000000000000000000000000000000";
+
+impl TokenSecret {
+    pub fn new(key: [u8; 32]) -> Self {
+        TokenSecret(key)
+    }
+
+    pub fn load_or_create(
+        data_dir: &std::path::Path,
+    ) -> Result<Self, crate::ledger::keyfile::KeyFileError> {
+        crate::ledger::keyfile::load_or_create_secret(data_dir, TOKEN_SECRET_FILE).map(TokenSecret)
+    }
+
+    /// The token issued by the login intent (`org`, `intent_id`); the
+    /// ledger makes that pair unique, so each login yields its own token.
+    pub fn derive(&self, org: &str, intent_id: &str) -> PlainToken {
+        use hmac::{KeyInit, Mac};
+        let mut out = [0u8; TOKEN_BYTES];
+        if let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(&self.0) {
+            mac.update(b"scf/v1/api-token\n");
+            mac.update(org.as_bytes());
+            mac.update(b"\n");
+            mac.update(intent_id.as_bytes());
+            let tag = mac.finalize().into_bytes();
+            for (o, t) in out.iter_mut().zip(tag.iter()) {
+                *o = *t;
+            }
+        }
+        PlainToken(format!("{TOKEN_PREFIX}{}", hex::encode(out)))
+    }
 }

@@ -5,69 +5,26 @@
 //! intent and its business change to the writer, answer with the receipt.
 
 use crate::config::Settings;
-use crate::db::Db;
 use crate::error::{ApiError, ErrorCode};
-use crate::idempotency::{self, IdempotencyKey, InFlight};
-use crate::ledger::writer::Idem;
-use crate::ledger::{CommandError, Submission, Writer};
+use crate::idempotency::Render;
+use crate::ledger::Submission;
 use crate::parties::auth::Principal;
 use crate::parties::bootstrap::insert_signing_key;
 use crate::routes::intents::{SignedIntent, check_envelope};
-use actix_web::dev::Payload;
+use crate::routes::mutation::{Mutation, Receipt, parse_json};
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpResponse, post, web};
 use scf_ledger::entry::SigRef;
-use scf_ledger::hash::to_hex;
 use scf_ledger::sig::PublicKey;
 use scf_ledger::state::types;
 use scf_ledger::time::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Where a mutation landed in the ledger.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Receipt {
-    pub seq: u64,
-    /// The entry's leaf hash (SPEC.md §3), hex.
-    pub leaf: String,
-    /// The chain hash after the entry, hex.
-    pub chain: String,
-    /// The platform's time for the entry.
-    pub time: String,
-    /// A checkpoint covering the entry is signed within a second; fetch it,
-    /// then the inclusion proof, to hold an offline-verifiable receipt.
-    pub checkpoint_url: String,
-    pub inclusion_proof_url: String,
-}
-
-impl Receipt {
-    pub fn from_outcome(o: &crate::ledger::Outcome) -> Self {
-        Receipt {
-            seq: o.receipt.seq,
-            leaf: to_hex(&o.receipt.leaf),
-            chain: to_hex(&o.receipt.chain),
-            time: o.time.to_string(),
-            checkpoint_url: "/v1/ledger/checkpoint".into(),
-            inclusion_proof_url: format!("/v1/ledger/proofs/inclusion?seq={}", o.receipt.seq),
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeyRegistered {
     pub key_id: String,
     pub receipt: Receipt,
-}
-
-/// Maps a writer refusal to the API's codes: a replay or a key that exists
-/// is a conflict, any other ledger rule an unprocessable request.
-pub fn writer_error(e: CommandError) -> ApiError {
-    match e {
-        CommandError::Ledger(v) if matches!(v.code, "duplicate_intent" | "key_exists") => {
-            ApiError::new(ErrorCode::Conflict, format!("{}: {}", v.code, v.message))
-        }
-        other => other.into(),
-    }
 }
 
 /// Register the caller's own signing key.
@@ -88,7 +45,7 @@ pub fn writer_error(e: CommandError) -> ApiError {
     ))]
 #[post("/keys")]
 pub async fn register_key(m: Mutation, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let (who, settings) = (m.who.clone(), m.settings.clone());
+    let (who, settings) = (m.who.clone(), m.signed.settings.clone());
     m.run(&body, StatusCode::CREATED, |env| {
         let (submission, key_id) = registration(&who, &settings, env)?;
         let render: Render = Box::new(move |o| {
@@ -101,100 +58,6 @@ pub async fn register_key(m: Mutation, body: web::Bytes) -> Result<HttpResponse,
         Ok((submission, render))
     })
     .await
-}
-
-pub use crate::idempotency::Render;
-
-/// What every signed, idempotent mutation needs from its request: the
-/// caller, the idempotency key, storage and the writer. An extractor, so a
-/// mutation handler takes this and its body and nothing else.
-#[derive(Debug)]
-pub struct Mutation {
-    pub req: HttpRequest,
-    pub who: Principal,
-    pub key: IdempotencyKey,
-    pub db: web::Data<Db>,
-    pub writer: web::Data<Writer>,
-    pub inflight: web::Data<InFlight>,
-    pub settings: web::Data<Settings>,
-}
-
-impl FromRequest for Mutation {
-    type Error = ApiError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Mutation, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let key = IdempotencyKey::from_request(&req, payload).into_inner();
-        let who = Principal::from_request(&req, payload);
-        Box::pin(async move {
-            // Authentication first: an anonymous caller learns nothing else.
-            let who = who.await?;
-            let data = |what: &str| ApiError::internal(anyhow::anyhow!("{what} is not configured"));
-            Ok(Mutation {
-                key: key?,
-                db: req
-                    .app_data::<web::Data<Db>>()
-                    .cloned()
-                    .ok_or_else(|| data("the database"))?,
-                writer: req
-                    .app_data::<web::Data<Writer>>()
-                    .cloned()
-                    .ok_or_else(|| data("the writer"))?,
-                inflight: req
-                    .app_data::<web::Data<InFlight>>()
-                    .cloned()
-                    .ok_or_else(|| data("the idempotency registry"))?,
-                settings: req
-                    .app_data::<web::Data<Settings>>()
-                    .cloned()
-                    .ok_or_else(|| data("the settings"))?,
-                who,
-                req,
-            })
-        })
-    }
-}
-
-impl Mutation {
-    /// The shared flow: answer a retry from storage, turn away a concurrent
-    /// repeat, parse the signed intent, let `build` check it and make the
-    /// submission, then have the writer commit the entry, its business
-    /// change and the stored answer together.
-    pub async fn run(
-        self,
-        body: &[u8],
-        status: StatusCode,
-        build: impl FnOnce(SignedIntent) -> Result<(Submission, Render), ApiError>,
-    ) -> Result<HttpResponse, ApiError> {
-        let hash = idempotency::request_hash(&self.req, body);
-        if let Some(replay) =
-            idempotency::precheck(&self.db, &self.who, &self.key, hash.clone()).await?
-        {
-            return Ok(replay);
-        }
-        let _running = self.inflight.enter(&self.who, &self.key)?;
-        let env: SignedIntent = parse_json(body)?;
-        let (submission, render) = build(env)?;
-        let idem = Idem {
-            org: self.who.org_id.into(),
-            user: self.who.user_id.into(),
-            key: self.key.0,
-            hash,
-            respond: idempotency::respond_json(status, render, writer_error),
-        };
-        let (stored, replayed) = self
-            .writer
-            .submit_idempotent(submission, idem)
-            .await
-            .map_err(writer_error)?;
-        Ok(stored.response(replayed))
-    }
-}
-
-/// Parses a JSON body with the same errors as the `Json` extractor.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))
 }
 
 /// Checks a key registration and builds its submission; refusals here
@@ -272,7 +135,11 @@ pub struct KeyRevoked {
     ))]
 #[post("/keys/revoke")]
 pub async fn revoke_key(m: Mutation, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let (who, settings, db) = (m.who.clone(), m.settings.clone(), m.db.clone());
+    let (who, settings, db) = (
+        m.who.clone(),
+        m.signed.settings.clone(),
+        m.signed.db.clone(),
+    );
     // Who owns the key decides who may revoke it; read before queueing.
     let env: SignedIntent = parse_json(&body)?;
     let (intent, sigs) = check_envelope(&env, Timestamp::now(), settings.clock_skew_secs)?;

@@ -2,11 +2,15 @@
 //! with `.service(...)`, so the OpenAPI document is collected from the
 //! routes actually served and cannot drift from them.
 
+pub mod access;
 pub mod health;
 pub mod intents;
 pub mod keys;
 pub mod ledger;
 pub mod me;
+pub mod mutation;
+pub mod organisations;
+pub mod relationships;
 pub mod time;
 
 use utoipa::OpenApi;
@@ -26,7 +30,9 @@ pub const V1: &str = "/v1";
         (name = "ops", description = "Liveness, readiness"),
         (name = "meta", description = "Server facts clients need"),
         (name = "intents", description = "Signed intents (ledger SPEC.md §4)"),
-        (name = "parties", description = "Organisations, users, tokens and keys"),
+        (name = "parties", description = "Users, enrolment, tokens and keys"),
+        (name = "organisations", description = "Onboarding, registration, KYC and size classes"),
+        (name = "relationships", description = "Core enterprises and their suppliers and distributors"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
@@ -62,6 +68,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(me::get_me)
                 .service(keys::register_key)
                 .service(keys::revoke_key)
+                .service(access::add_user)
+                .service(access::enrol)
+                .service(access::issue_token)
+                .service(access::revoke_token)
+                .service(organisations::onboard_organisation)
+                .service(organisations::register_organisation)
+                .service(organisations::decide_kyc)
+                .service(organisations::get_organisation)
+                .service(organisations::list_size_class_rules)
+                .service(relationships::invite_counterparty)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof),

@@ -9,6 +9,7 @@
 mod cli;
 mod db;
 mod ledger;
+mod onboarding;
 mod parties;
 mod shell;
 mod support;

@@ -120,3 +120,225 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
         opened,
     }
 }
+
+/// A signed-intent envelope `{intent, sigs}` of `kind` for `org`, signed by
+/// `signer` (and by each of `cosigners` after it).
+pub fn signed(
+    kind: &str,
+    org: &str,
+    body: serde_json::Value,
+    signer: &scf_ledger::sig::SecretKey,
+) -> serde_json::Value {
+    use scf_ledger::intent::{Intent, signing_message};
+    let intent = Intent {
+        kind: kind.into(),
+        org: org.into(),
+        key_id: signer.public_key().key_id(),
+        subject: String::new(),
+        assets: vec![],
+        body: body.as_object().cloned().unwrap(),
+        id: uuid::Uuid::now_v7().to_string(),
+        client_time: scf_ledger::time::Timestamp::now(),
+    };
+    let bytes = intent.to_bytes();
+    let sig = signer.sign(&signing_message(&bytes));
+    serde_json::json!({
+        "intent": String::from_utf8(bytes).unwrap(),
+        "sigs": [{"key_id": signer.public_key().key_id().to_hex(), "sig": sig.to_hex()}],
+    })
+}
+
+/// A user the tests act as: their key, organisation, user id and token.
+#[derive(Debug, Clone)]
+pub struct Party {
+    pub key: scf_ledger::sig::SecretKey,
+    pub org: String,
+    pub user: String,
+    pub token: String,
+}
+
+impl Party {
+    pub fn sign(&self, kind: &str, body: serde_json::Value) -> serde_json::Value {
+        signed(kind, &self.org, body, &self.key)
+    }
+}
+
+/// A fresh key per call, so no two test parties share one.
+pub fn fresh_key() -> scf_ledger::sig::SecretKey {
+    scf_ledger::sig::SecretKey::from_seed(
+        uuid::Uuid::new_v4().as_bytes().repeat(2)[..32]
+            .try_into()
+            .unwrap(),
+    )
+}
+
+/// A valid USCC that differs per call.
+pub fn fresh_uscc() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 1_000_000_000;
+    scf_ledger::uscc::complete(&format!("91310000{n:09}")).unwrap()
+}
+
+impl TestApp {
+    /// POSTs `body` with a fresh Idempotency-Key (and `token` if given);
+    /// returns the status and the JSON answer.
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    pub async fn act(
+        &self,
+        who: &Party,
+        path: &str,
+        kind: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.post_signed(path, Some(&who.token), &who.sign(kind, body))
+            .await
+    }
+
+    /// The operator's first admin, bootstrapped.
+    pub async fn operator(&self) -> Party {
+        let (key, token) = self.bootstrap_admin("Olga Operator").await;
+        let me: serde_json::Value = self.get_auth("/v1/me", &token).await.json().await.unwrap();
+        Party {
+            key,
+            org: me["org_id"].as_str().unwrap().to_owned(),
+            user: me["user_id"].as_str().unwrap().to_owned(),
+            token,
+        }
+    }
+
+    /// Enrols a created user's key and logs them in.
+    pub async fn enrol_and_login(
+        &self,
+        org: &str,
+        user: &str,
+        key: scf_ledger::sig::SecretKey,
+    ) -> Party {
+        let pk = key.public_key().to_hex();
+        let env = signed(
+            "key.add",
+            org,
+            serde_json::json!({"user": user, "public_key": pk}),
+            &key,
+        );
+        let (s, b) = self.post_signed("/v1/enrolments", None, &env).await;
+        assert_eq!(s, 201, "enrol: {b}");
+        let env = signed(
+            "auth.token",
+            org,
+            serde_json::json!({"user": user, "label": "tests"}),
+            &key,
+        );
+        let (s, b) = self.post_signed("/v1/tokens", None, &env).await;
+        assert_eq!(s, 201, "login: {b}");
+        Party {
+            key,
+            org: org.to_owned(),
+            user: user.to_owned(),
+            token: b["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The operator onboards a firm of `kind`; its admin enrols and logs in.
+    pub async fn onboard(&self, op: &Party, kind: &str, name: &str) -> Party {
+        let (org, user, key) = (
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+            fresh_key(),
+        );
+        let body = serde_json::json!({
+            "org_id": org, "kind": kind, "name": name,
+            "admin": {"user_id": user, "name": format!("{name} admin"), "public_key": key.public_key().to_hex()},
+        });
+        let (s, b) = self.act(op, "/v1/organisations", "org.onboard", body).await;
+        assert_eq!(s, 201, "onboard: {b}");
+        self.enrol_and_login(&org, &user, key).await
+    }
+
+    /// The firm registers with valid figures (a small industrial firm).
+    pub async fn register(&self, firm: &Party) -> serde_json::Value {
+        let body = serde_json::json!({
+            "uscc": fresh_uscc(), "name": "Registered name", "industry": "industry",
+            "headcount": 50, "revenue": "12000000.00", "total_assets": "8000000", "figures_year": 2025,
+        });
+        let (s, b) = self
+            .act(
+                firm,
+                &format!("/v1/organisations/{}/registration", firm.org),
+                "org.register",
+                body,
+            )
+            .await;
+        assert_eq!(s, 200, "register: {b}");
+        b
+    }
+
+    pub async fn approve(&self, op: &Party, org: &str) -> serde_json::Value {
+        let body = serde_json::json!({"org_id": org, "decision": "approve"});
+        let (s, b) = self
+            .act(op, &format!("/v1/organisations/{org}/kyc"), "org.kyc", body)
+            .await;
+        assert_eq!(s, 200, "kyc: {b}");
+        b
+    }
+
+    /// Onboarded, registered and approved.
+    pub async fn approved(&self, op: &Party, kind: &str, name: &str) -> Party {
+        let firm = self.onboard(op, kind, name).await;
+        self.register(&firm).await;
+        self.approve(op, &firm.org).await;
+        firm
+    }
+
+    /// `core` invites a counterparty; its admin enrols and logs in. Returns
+    /// the firm and the relationship id.
+    pub async fn invite(
+        &self,
+        core: &Party,
+        direction: &str,
+        tier: u8,
+        name: &str,
+    ) -> (Party, String) {
+        let kind = if direction == "upstream" {
+            "supplier"
+        } else {
+            "distributor"
+        };
+        let (org, user, rel, key) = (
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+            fresh_key(),
+        );
+        let body = serde_json::json!({
+            "relationship_id": rel, "direction": direction, "tier": tier,
+            "counterparty": {"org_id": org, "kind": kind, "name": name,
+                "admin": {"user_id": user, "name": format!("{name} admin"), "public_key": key.public_key().to_hex()}},
+        });
+        let (s, b) = self
+            .act(core, "/v1/relationships", "relationship.invite", body)
+            .await;
+        assert_eq!(s, 201, "invite: {b}");
+        (self.enrol_and_login(&org, &user, key).await, rel)
+    }
+}

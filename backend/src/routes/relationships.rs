@@ -1,0 +1,58 @@
+//! Relationships: a core enterprise invites its suppliers and
+//! distributors; both sides see the relationship.
+
+use crate::error::ApiError;
+use crate::parties::model::{Action, RelStatus};
+use crate::parties::onboarding::{self, InviteBody};
+use crate::routes::intents::SignedIntent;
+use crate::routes::mutation::{Mutation, Receipt};
+use crate::routes::organisations::permit;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, post, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invited {
+    #[schema(value_type = String, format = Uuid)]
+    pub relationship_id: uuid::Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub counterparty_org_id: uuid::Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub admin_user_id: uuid::Uuid,
+    pub status: RelStatus,
+    pub receipt: Receipt,
+}
+
+/// Invite a supplier (upstream) or distributor (downstream).
+///
+/// A core enterprise that passed KYC, role admin or maker. The body is a
+/// signed `relationship.invite` intent of your organisation whose body is an
+/// `InviteBody`: the relationship id, direction, tier (1 to 9), and the
+/// invited firm (id, kind, name, and its first admin with the public key
+/// they made). The relationship stays `pending` until the firm registers
+/// and passes KYC, then becomes `active`.
+#[utoipa::path(tag = "relationships", operation_id = "invite_counterparty", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Any unique string (a UUID); a retry with the same key and body returns the first response")),
+    request_body(content = SignedIntent, description = "A signed relationship.invite intent; its body is an InviteBody"),
+    responses(
+        (status = 201, description = "Invited", body = Invited),
+        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a core enterprise's admin or maker, or not your own key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not yet through KYC, an id or key taken, or a replay", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid intent, signature or body", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/relationships")]
+pub async fn invite_counterparty(m: Mutation, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    permit(&m.who, Action::InviteCounterparty)?;
+    m.business(
+        &body,
+        StatusCode::CREATED,
+        "relationship.invite",
+        |c, view, by, body: InviteBody| {
+            onboarding::invite(c, view, by.org.into(), by.user.into(), &body)
+        },
+    )
+    .await
+}
