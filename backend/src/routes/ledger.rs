@@ -1,9 +1,15 @@
-//! Public ledger endpoints: the newest signed checkpoint and Merkle proofs.
-//! They reveal hashes and signatures only, never entry contents, so anyone
-//! holding a receipt can check it against the platform's signed head.
+//! Ledger endpoints. The newest signed checkpoint and Merkle proofs are
+//! public: they reveal hashes and signatures only, never entry contents, so
+//! anyone holding a receipt can check it against the platform's signed head.
+//! Entries carry intents, so they need a token and are limited to what the
+//! caller's organisation may read.
 
+use crate::db::{Db, DbError, ErrorClass};
 use crate::error::{ApiError, ErrorCode};
+use crate::ledger::store::{self, ListedEntry};
 use crate::ledger::{CommandError, Writer};
+use crate::pagination::{Page, PageQuery};
+use crate::parties::auth::Principal;
 use actix_web::{HttpResponse, get, web};
 use scf_ledger::checkpoint::Checkpoint;
 use scf_ledger::hash::to_hex;
@@ -178,4 +184,105 @@ fn newest_size(writer: &Writer) -> Result<u64, ApiError> {
         .latest_checkpoint
         .map(|c| c.size)
         .ok_or_else(|| ApiError::new(ErrorCode::Unavailable, "no checkpoint has been signed yet"))
+}
+
+/// Whether the caller may read every organisation's entries: the platform
+/// operator's administrators and auditors. Everyone else reads their own
+/// organisation's entries only.
+fn reads_whole_ledger(who: &Principal) -> bool {
+    who.org_kind == "platform_operator" && matches!(who.role.as_str(), "admin" | "auditor")
+}
+
+/// One ledger entry as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerEntry {
+    pub seq: u64,
+    /// The platform's time for the entry.
+    pub time: String,
+    /// The organisation the intent belongs to (`intent.org`).
+    pub org: String,
+    /// The intent's own id (`intent.id`).
+    pub intent_id: String,
+    /// The intent's type, e.g. `key.add`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The entry's leaf hash (ledger SPEC.md §3), hex.
+    pub leaf: String,
+    /// The chain hash after the entry, hex.
+    pub chain: String,
+    /// The entry line exactly as stored and exported (canonical JSON, SPEC.md
+    /// §5.3): hash these bytes to check `leaf`, then an inclusion proof.
+    pub line: String,
+}
+
+impl TryFrom<ListedEntry> for LedgerEntry {
+    type Error = ApiError;
+
+    fn try_from(r: ListedEntry) -> Result<Self, ApiError> {
+        Ok(LedgerEntry {
+            seq: u64::try_from(r.seq).map_err(|_| {
+                ApiError::internal(anyhow::anyhow!("stored entry has seq {}", r.seq))
+            })?,
+            time: r.time.to_text(),
+            org: r.org_id,
+            intent_id: r.intent_id,
+            kind: r.event_type,
+            leaf: to_hex(&r.leaf),
+            chain: to_hex(&r.chain),
+            line: r.line,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesQuery {
+    /// The first seq to list; 0 by default.
+    pub from: Option<u64>,
+}
+
+/// Ledger entries in seq order.
+///
+/// Who sees what: administrators and auditors of the platform operator's
+/// organisation see every entry; every other caller sees only the entries of
+/// their own organisation (`org`), and can then fetch the inclusion proof of
+/// each. Paginated with `limit` and `cursor` (docs/API-DESIGN.md).
+#[utoipa::path(tag = "ledger", operation_id = "list_ledger_entries", security(("bearer" = [])),
+    params(EntriesQuery, PageQuery),
+    responses(
+        (status = 200, description = "One page of entries", body = Page<LedgerEntry>),
+        (status = 400, description = "limit out of range, or a malformed or foreign cursor", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/ledger/entries")]
+pub async fn list_entries(
+    who: Principal,
+    db: web::Data<Db>,
+    q: web::Query<EntriesQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let from = q.from.unwrap_or(0);
+    let req = page.request::<i64>(&format!("ledger.entries?from={from}"))?;
+    let start = match req.after {
+        Some(last) => last.saturating_add(1),
+        None => 0,
+    }
+    .max(i64::try_from(from).unwrap_or(i64::MAX));
+    let org = (!reads_whole_ledger(&who)).then(|| who.org_id.to_string());
+    let fetch = req.fetch_limit();
+    let rows = db
+        .run(move |c| store::list_entries(c, start, org.as_deref(), fetch))
+        .await
+        .map_err(storage_error)?;
+    let page = Page::from_rows(&req, rows, |r| r.seq)?.try_map(LedgerEntry::try_from)?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+fn storage_error(e: DbError) -> ApiError {
+    match e.class() {
+        ErrorClass::Unavailable => {
+            ApiError::new(ErrorCode::Unavailable, "the database is unavailable")
+        }
+        _ => ApiError::internal(e),
+    }
 }

@@ -64,7 +64,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(keys::revoke_key)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
-                .service(ledger::get_consistency_proof),
+                .service(ledger::get_consistency_proof)
+                .service(ledger::list_entries),
         );
 }
 
