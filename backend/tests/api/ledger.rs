@@ -360,7 +360,8 @@ async fn a_second_writer_on_the_same_data_directory_is_refused() {
 
 /// A ledger with two tenants: the operator (genesis, the bootstrapped
 /// admin's key, events signed by that admin) and a supplier with its own
-/// key and events, interleaved.
+/// key and events, interleaved. Lines are padded so that an export spans
+/// several stream chunks.
 struct TwoTenants {
     app: TestApp,
     operator: String,
@@ -400,6 +401,7 @@ async fn two_tenants() -> TwoTenants {
     ))
     .await
     .unwrap();
+    let note = "x".repeat(10_000);
     for n in 0..14 {
         let (org, signer) = if n % 3 == 0 {
             (&operator, &admin_key)
@@ -411,10 +413,14 @@ async fn two_tenants() -> TwoTenants {
             org,
             signer,
             &format!("delivery-{n}"),
-            json!({"n": n}),
+            json!({"n": n, "note": note}),
         ))
         .await
         .unwrap();
+        if n == 6 {
+            // A checkpoint in the middle, for exports of a prefix.
+            w.checkpoint().await.unwrap();
+        }
     }
     let size = w.checkpoint().await.unwrap().size;
     TwoTenants {
@@ -573,11 +579,90 @@ async fn entries_refuse_bad_limits_and_cursors_and_anonymous_callers() {
     let next: serde_json::Value = r.json().await.unwrap();
     assert_eq!(next["items"][0]["seq"], 2);
 
-    for path in ["/v1/ledger/entries"] {
+    for path in ["/v1/ledger/entries", "/v1/ledger/export"] {
         let r = app.get(path).await;
         assert_eq!(r.status(), 401, "{path}");
         assert_eq!(r.headers()["content-type"], "application/problem+json");
         let r = app.get_auth(path, "scf_not-a-token").await;
         assert_eq!(r.status(), 401, "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn export_over_http_is_the_cli_export_and_verifies() {
+    let t = two_tenants().await;
+    let app = &t.app;
+    let r = app.get_auth("/v1/ledger/export", &t.admin).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(
+        r.headers().get("content-length").is_none(),
+        "streamed, not buffered"
+    );
+    let body = r.bytes().await.unwrap().to_vec();
+    assert!(body.len() > 128 * 1024, "spans several chunks");
+
+    let platform = keyfile::load_or_create_platform_key(app.data_dir.path()).unwrap();
+    let opts = Options {
+        trust_root: Some(scf_ledger::verify::TrustRoot {
+            origin: app.settings.origin.clone(),
+            platform_key: platform.public_key(),
+        }),
+        ..Options::default()
+    };
+    let report = verify_bytes(&body, &opts).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    assert!(report.anchored);
+    assert_eq!(report.entries, t.size);
+
+    // Byte for byte what `scf ledger export` writes from the same storage.
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_scf"))
+        .args(["ledger", "export", "--out", "-"])
+        .env("SCF_DATABASE_URL", app.db.url())
+        .env("SCF_DATA_DIR", app.data_dir.path())
+        .env_remove("SCF_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(cli.stdout == body, "the HTTP export differs from the CLI's");
+    // The auditor may export too.
+    let r = app.get_auth("/v1/ledger/export", &t.operator_auditor).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap() == body);
+
+    // A prefix ends at the newest checkpoint within the size asked for.
+    let sizes: Vec<u64> =
+        scf_backend::ledger::store::checkpoints(&mut app.opened.db.get().unwrap(), u64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s as u64)
+            .collect();
+    let mid = sizes[sizes.len() - 2];
+    for asked in [mid, sizes[sizes.len() - 1] - 1] {
+        let r = app
+            .get_auth(&format!("/v1/ledger/export?size={asked}"), &t.admin)
+            .await;
+        assert_eq!(r.status(), 200, "size={asked}");
+        let prefix = r.bytes().await.unwrap();
+        let report = verify_bytes(&prefix, &opts).unwrap();
+        assert!(report.is_valid(), "{:?}", report.failure);
+        assert_eq!(report.entries, mid, "size={asked}");
+        assert!(body.starts_with(&prefix));
+    }
+    let r = app.get_auth("/v1/ledger/export?size=0", &t.admin).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // Every tenant's intents: nobody else may export.
+    for token in [&t.supplier_admin, &t.operator_viewer] {
+        let r = app.get_auth("/v1/ledger/export", token).await;
+        assert_eq!(r.status(), 403);
+        let p: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(p["code"], "forbidden");
     }
 }
