@@ -89,7 +89,18 @@ pub fn open(settings: &Settings) -> Result<Opened, OpenError> {
 /// Writes the stored ledger as an export (ledger SPEC.md §9), up to the
 /// newest stored checkpoint. Returns the number of entries written.
 pub fn export(conn: &mut DbConn, out: &mut dyn std::io::Write) -> Result<u64, ExportError> {
-    let checkpoints = store::checkpoints(conn, u64::MAX)?;
+    export_upto(conn, out, u64::MAX)
+}
+
+/// Like [`export`], but ends at the newest checkpoint covering at most
+/// `max_size` entries: an export must end with a checkpoint over all its
+/// entries (SPEC.md §9), so a prefix can only stop at a checkpoint.
+pub fn export_upto(
+    conn: &mut DbConn,
+    out: &mut dyn std::io::Write,
+    max_size: u64,
+) -> Result<u64, ExportError> {
+    let checkpoints = store::checkpoints(conn, max_size)?;
     let Some(end) = checkpoints.last().and_then(|(s, _)| u64::try_from(*s).ok()) else {
         return Err(ExportError::NoCheckpoint);
     };

@@ -91,6 +91,48 @@ pub fn entries(
         .load(conn)?)
 }
 
+/// A stored entry with the columns indexed beside its line.
+#[derive(Debug, Clone, Queryable)]
+pub struct ListedEntry {
+    pub seq: i64,
+    pub time: DbInstant,
+    pub org_id: String,
+    pub intent_id: String,
+    pub event_type: String,
+    pub line: String,
+    pub leaf: Vec<u8>,
+    pub chain: Vec<u8>,
+}
+
+/// Entries with `seq >= from`, only those of `org` if given, in seq order,
+/// at most `limit`.
+pub fn list_entries(
+    conn: &mut DbConn,
+    from: i64,
+    org: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ListedEntry>, DbError> {
+    let mut query = ledger_entries::table
+        .filter(ledger_entries::seq.ge(from))
+        .order(ledger_entries::seq.asc())
+        .limit(limit)
+        .select((
+            ledger_entries::seq,
+            ledger_entries::time,
+            ledger_entries::org_id,
+            ledger_entries::intent_id,
+            ledger_entries::event_type,
+            ledger_entries::line,
+            ledger_entries::leaf,
+            ledger_entries::chain,
+        ))
+        .into_boxed();
+    if let Some(org) = org {
+        query = query.filter(ledger_entries::org_id.eq(org));
+    }
+    Ok(query.load(conn)?)
+}
+
 pub fn entry_count(conn: &mut DbConn) -> Result<u64, DbError> {
     let n: i64 = ledger_entries::table.count().get_result(conn)?;
     Ok(u64::try_from(n).unwrap_or(0))

@@ -80,7 +80,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(relationships::invite_counterparty)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
-                .service(ledger::get_consistency_proof),
+                .service(ledger::get_consistency_proof)
+                .service(ledger::list_entries)
+                .service(ledger::export_ledger),
         );
 }
 

@@ -1,7 +1,7 @@
 //! The single writer and the ledger endpoints, on SQLite and (with
 //! SCF_TEST_DATABASE_URL) PostgreSQL.
 
-use crate::support::spawn_app;
+use crate::support::{TestApp, spawn_app};
 use diesel::prelude::*;
 use scf_backend::db::schema::organisations;
 use scf_backend::db::testing::TestDb;
@@ -356,4 +356,313 @@ async fn a_second_writer_on_the_same_data_directory_is_refused() {
     w.stop().await;
     let w = start(&e).unwrap();
     w.stop().await;
+}
+
+/// A ledger with two tenants: the operator (genesis, the bootstrapped
+/// admin's key, events signed by that admin) and a supplier with its own
+/// key and events, interleaved. Lines are padded so that an export spans
+/// several stream chunks.
+struct TwoTenants {
+    app: TestApp,
+    operator: String,
+    supplier: String,
+    admin: String,
+    supplier_admin: String,
+    operator_viewer: String,
+    operator_auditor: String,
+    size: u64,
+}
+
+async fn two_tenants() -> TwoTenants {
+    let app = spawn_app().await;
+    let (admin_key, admin) = app.bootstrap_admin("Ada").await;
+    let operator = app.opened.operator.0.to_string();
+    let supplier_id = app.add_org("supplier", "Supplier Ltd");
+    let supplier = supplier_id.0.to_string();
+    let (supplier_user, supplier_admin) = app.add_user(supplier_id, "admin");
+    let (_, operator_viewer) = app.add_user(app.opened.operator, "viewer");
+    let (_, operator_auditor) = app.add_user(app.opened.operator, "auditor");
+
+    let w = &app.opened.writer;
+    let supplier_key = key("supplier");
+    let submit = |(intent, sigs): (Vec<u8>, Vec<SigRef>)| {
+        w.submit(Submission {
+            intent,
+            sigs,
+            effect: noop(),
+        })
+    };
+    submit(signed(
+        types::KEY_ADD,
+        &supplier,
+        &supplier_key,
+        "supplier-key",
+        json!({"public_key": supplier_key.public_key().to_hex(), "user": supplier_user.0.to_string()}),
+    ))
+    .await
+    .unwrap();
+    let note = "x".repeat(10_000);
+    for n in 0..14 {
+        let (org, signer) = if n % 3 == 0 {
+            (&operator, &admin_key)
+        } else {
+            (&supplier, &supplier_key)
+        };
+        submit(signed(
+            "logistics.delivery.confirm",
+            org,
+            signer,
+            &format!("delivery-{n}"),
+            json!({"n": n, "note": note}),
+        ))
+        .await
+        .unwrap();
+        if n == 6 {
+            // A checkpoint in the middle, for exports of a prefix.
+            w.checkpoint().await.unwrap();
+        }
+    }
+    let size = w.checkpoint().await.unwrap().size;
+    TwoTenants {
+        app,
+        operator,
+        supplier,
+        admin,
+        supplier_admin,
+        operator_viewer,
+        operator_auditor,
+        size,
+    }
+}
+
+/// Follows `next_cursor` from `path` (which has a query string) to the
+/// end; every page but the last is full.
+async fn walk(app: &TestApp, path: &str, limit: usize, token: &str) -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{path}&limit={limit}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let r = app.get_auth(&url, token).await;
+        assert_eq!(r.status(), 200, "{url}");
+        let page: serde_json::Value = r.json().await.unwrap();
+        let got = page["items"].as_array().unwrap();
+        assert!(got.len() <= limit);
+        items.extend(got.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => {
+                assert_eq!(got.len(), limit, "only the last page may be short");
+                cursor = Some(c.to_owned());
+            }
+            None => return items,
+        }
+    }
+}
+
+fn seqs(items: &[serde_json::Value]) -> Vec<u64> {
+    items.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+}
+
+#[actix_web::test]
+async fn entries_page_by_cursor_and_each_tenant_sees_its_own() {
+    let t = two_tenants().await;
+    let app = &t.app;
+
+    // The operator's admin walks the whole ledger in small pages.
+    let all = walk(app, "/v1/ledger/entries?", 4, &t.admin).await;
+    assert_eq!(
+        seqs(&all),
+        (0..t.size).collect::<Vec<_>>(),
+        "no gaps, no repeats"
+    );
+    for e in &all {
+        let line = e["line"].as_str().unwrap();
+        assert_eq!(
+            e["leaf"],
+            scf_ledger::hash::to_hex(&scf_ledger::hash::leaf_hash(line.as_bytes()))
+        );
+        let entry = scf_ledger::entry::Entry::parse_line(line.as_bytes()).unwrap();
+        let intent = Intent::parse(entry.intent.as_bytes()).unwrap();
+        assert_eq!(e["seq"], entry.seq);
+        assert_eq!(e["time"], entry.time.to_string());
+        assert_eq!(e["org"], intent.org);
+        assert_eq!(e["intent_id"], intent.id);
+        assert_eq!(e["type"], intent.kind);
+        assert_eq!(e["chain"].as_str().unwrap().len(), 64);
+    }
+    // One page of everything, for the auditor too.
+    assert_eq!(
+        walk(app, "/v1/ledger/entries?", 200, &t.operator_auditor).await,
+        all
+    );
+    // From a seq on, the filter kept while paging.
+    let from = walk(app, "/v1/ledger/entries?from=5", 3, &t.admin).await;
+    assert_eq!(seqs(&from), (5..t.size).collect::<Vec<_>>());
+
+    // Everyone else: their organisation's entries, nothing else.
+    let of = |org: &str| -> Vec<serde_json::Value> {
+        all.iter().filter(|e| e["org"] == org).cloned().collect()
+    };
+    let supplier = walk(app, "/v1/ledger/entries?", 3, &t.supplier_admin).await;
+    assert_eq!(supplier.len(), 1 + 9);
+    assert_eq!(supplier, of(&t.supplier));
+    let viewer = walk(app, "/v1/ledger/entries?", 2, &t.operator_viewer).await;
+    assert_eq!(viewer, of(&t.operator));
+    assert_eq!(seqs(&viewer)[..2], [0, 1], "genesis and the admin's key");
+
+    // A tenant proves its own entry from what the list gave it.
+    let mine = &supplier[3];
+    let seq = mine["seq"].as_u64().unwrap();
+    let p: serde_json::Value = app
+        .get(&format!(
+            "/v1/ledger/proofs/inclusion?seq={seq}&size={}",
+            t.size
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["leaf"], mine["leaf"]);
+}
+
+#[actix_web::test]
+async fn entries_refuse_bad_limits_and_cursors_and_anonymous_callers() {
+    let t = two_tenants().await;
+    let app = &t.app;
+    let page: serde_json::Value = app
+        .get_auth("/v1/ledger/entries?limit=2", &t.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let default: serde_json::Value = app
+        .get_auth("/v1/ledger/entries", &t.admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        default["items"].as_array().unwrap().len() as u64,
+        t.size.min(50)
+    );
+
+    for (query, says) in [
+        ("limit=0", "between 1 and 200"),
+        ("limit=201", "between 1 and 200"),
+        ("limit=-5", "between 1 and 200"),
+        ("limit=ten", "limit must be an integer"),
+        ("cursor=", "cursor"),
+        ("cursor=%21%21", "cursor"),
+        ("cursor=c2VxIDU", "cursor"), // base64url of "seq 5"
+        (&format!("cursor={cursor}&from=1"), "another list or filter"),
+        ("from=-1", "invalid query string"),
+    ] {
+        let r = app
+            .get_auth(&format!("/v1/ledger/entries?{query}"), &t.admin)
+            .await;
+        assert_eq!(r.status(), 400, "{query}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(p["code"], "bad_request");
+        let detail = p["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{query}: {detail}");
+    }
+    // The same cursor with its own filter is fine.
+    let r = app
+        .get_auth(&format!("/v1/ledger/entries?cursor={cursor}"), &t.admin)
+        .await;
+    assert_eq!(r.status(), 200);
+    let next: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(next["items"][0]["seq"], 2);
+
+    for path in ["/v1/ledger/entries", "/v1/ledger/export"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 401, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let r = app.get_auth(path, "scf_not-a-token").await;
+        assert_eq!(r.status(), 401, "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn export_over_http_is_the_cli_export_and_verifies() {
+    let t = two_tenants().await;
+    let app = &t.app;
+    let r = app.get_auth("/v1/ledger/export", &t.admin).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(
+        r.headers().get("content-length").is_none(),
+        "streamed, not buffered"
+    );
+    let body = r.bytes().await.unwrap().to_vec();
+    assert!(body.len() > 128 * 1024, "spans several chunks");
+
+    let platform = keyfile::load_or_create_platform_key(app.data_dir.path()).unwrap();
+    let opts = Options {
+        trust_root: Some(scf_ledger::verify::TrustRoot {
+            origin: app.settings.origin.clone(),
+            platform_key: platform.public_key(),
+        }),
+        ..Options::default()
+    };
+    let report = verify_bytes(&body, &opts).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    assert!(report.anchored);
+    assert_eq!(report.entries, t.size);
+
+    // Byte for byte what `scf ledger export` writes from the same storage.
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_scf"))
+        .args(["ledger", "export", "--out", "-"])
+        .env("SCF_DATABASE_URL", app.db.url())
+        .env("SCF_DATA_DIR", app.data_dir.path())
+        .env_remove("SCF_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    assert!(cli.stdout == body, "the HTTP export differs from the CLI's");
+    // The auditor may export too.
+    let r = app.get_auth("/v1/ledger/export", &t.operator_auditor).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap() == body);
+
+    // A prefix ends at the newest checkpoint within the size asked for.
+    let sizes: Vec<u64> =
+        scf_backend::ledger::store::checkpoints(&mut app.opened.db.get().unwrap(), u64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s as u64)
+            .collect();
+    let mid = sizes[sizes.len() - 2];
+    for asked in [mid, sizes[sizes.len() - 1] - 1] {
+        let r = app
+            .get_auth(&format!("/v1/ledger/export?size={asked}"), &t.admin)
+            .await;
+        assert_eq!(r.status(), 200, "size={asked}");
+        let prefix = r.bytes().await.unwrap();
+        let report = verify_bytes(&prefix, &opts).unwrap();
+        assert!(report.is_valid(), "{:?}", report.failure);
+        assert_eq!(report.entries, mid, "size={asked}");
+        assert!(body.starts_with(&prefix));
+    }
+    let r = app.get_auth("/v1/ledger/export?size=0", &t.admin).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // Every tenant's intents: nobody else may export.
+    for token in [&t.supplier_admin, &t.operator_viewer] {
+        let r = app.get_auth("/v1/ledger/export", token).await;
+        assert_eq!(r.status(), 403);
+        let p: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(p["code"], "forbidden");
+    }
 }

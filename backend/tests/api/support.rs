@@ -1,7 +1,10 @@
 //! `spawn_app()`: a real server on 127.0.0.1:0 with its own data directory.
 //! Extend `TestApp` (a database, keys) rather than adding another helper.
 
+use diesel::prelude::*;
+use scf_backend::db::schema::{organisations, users};
 use scf_backend::db::testing::{PG_ENV, TestDb};
+use scf_backend::db::{DbId, DbInstant};
 use scf_backend::{Application, Settings};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -46,6 +49,44 @@ impl TestApp {
         .await
         .unwrap();
         (key, b.token.expose().to_owned())
+    }
+
+    /// Creates an approved organisation of `kind` directly in storage (no
+    /// onboarding endpoint exists yet) and returns its id.
+    pub fn add_org(&self, kind: &str, name: &str) -> DbId {
+        let id = DbId::new_v7();
+        let now = DbInstant::now();
+        diesel::insert_into(organisations::table)
+            .values((
+                organisations::id.eq(id),
+                organisations::kind.eq(kind),
+                organisations::name.eq(name),
+                organisations::status.eq("approved"),
+                organisations::created_at.eq(now),
+                organisations::updated_at.eq(now),
+            ))
+            .execute(&mut self.opened.db.get().unwrap())
+            .unwrap();
+        id
+    }
+
+    /// Creates a user of `org` with `role` directly in storage and returns
+    /// (user id, API token).
+    pub fn add_user(&self, org: DbId, role: &str) -> (DbId, String) {
+        let id = DbId::new_v7();
+        let mut conn = self.opened.db.get().unwrap();
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(id),
+                users::org_id.eq(org),
+                users::name.eq(format!("{role} of {}", org.0)),
+                users::role.eq(role),
+                users::created_at.eq(DbInstant::now()),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let token = scf_backend::parties::tokens::issue(&mut conn, id, org, "test", 1).unwrap();
+        (id, token.expose().to_owned())
     }
 
     pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
