@@ -39,6 +39,7 @@ pub struct Reply {
 }
 
 impl Reply {
+    #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
@@ -50,6 +51,7 @@ impl Reply {
     }
 
     /// The JSON body, after insisting on `status`.
+    #[track_caller]
     pub fn expect(&self, status: u16) -> Value {
         assert_eq!(
             self.status,

@@ -9,5 +9,6 @@
 )]
 
 mod client;
+mod onboarding;
 mod server;
 mod walkthrough;

@@ -258,6 +258,11 @@ impl Server {
         c
     }
 
+    /// A client for a user that holds `key`, not yet logged in.
+    pub fn client(&self, key: SecretKey, org_id: &str, user_id: &str) -> Client {
+        Client::new(&self.http, &self.base, key, org_id, user_id)
+    }
+
     /// Waits until the published checkpoint covers `size` entries; an
     /// export stops at the newest checkpoint.
     pub async fn wait_for_checkpoint(&self, size: u64) -> serde_json::Value {
