@@ -7,8 +7,9 @@ use crate::db::{DbConn, DbError, DbId};
 use crate::error::{ApiError, ErrorCode};
 use crate::idempotency::Stored;
 use crate::ledger::EntryView;
+use crate::pagination::{Page, PageQuery};
 use crate::parties::model::Action;
-use crate::parties::onboarding::{self, UserAddBody};
+use crate::parties::onboarding::{self, User, UserAddBody};
 use crate::parties::tokens::{self, NewToken, REDACTED, TokenSecret};
 use crate::routes::intents::SignedIntent;
 use crate::routes::mutation::{
@@ -17,7 +18,7 @@ use crate::routes::mutation::{
 };
 use crate::routes::organisations::permit;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use diesel::prelude::*;
 use scf_ledger::sig::PublicKey;
 use serde::{Deserialize, Serialize};
@@ -330,4 +331,32 @@ pub async fn revoke_token(m: Mutation, body: web::Bytes) -> Result<HttpResponse,
         },
     )
     .await
+}
+
+/// Users of your organisation.
+///
+/// Any user of the organisation; ordered by id. `enrolled` is false until
+/// the user proved possession of the key named at creation.
+#[utoipa::path(tag = "parties", operation_id = "list_users", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of users", body = Page<User>),
+        (status = 400, description = "Bad limit or cursor", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/users")]
+pub async fn list_users(
+    who: crate::parties::auth::Principal,
+    db: web::Data<crate::db::Db>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let req = page.request::<Uuid>("users")?;
+    let (org, after, fetch) = (DbId::from(who.org_id), req.after, req.fetch_limit());
+    let rows = db
+        .run(move |c| {
+            onboarding::org_users(c, org, after.map(DbId::from), fetch).map_err(DbError::from)
+        })
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(&req, rows, |u| u.id)?))
 }

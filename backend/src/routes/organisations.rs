@@ -3,6 +3,7 @@
 
 use crate::db::{DbError, DbId};
 use crate::error::{ApiError, ErrorCode};
+use crate::pagination::{Page, PageQuery};
 use crate::parties::auth::Principal;
 use crate::parties::model::{Action, OrgKind, Role};
 use crate::parties::onboarding::{self, KycBody, OnboardBody, Organisation, RegisterBody};
@@ -301,4 +302,50 @@ pub async fn list_size_class_rules(db: web::Data<crate::db::Db>) -> Result<HttpR
         )
         .collect();
     Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrgFilter {
+    /// Only organisations in this onboarding status (`kyc_pending` is the
+    /// review queue).
+    pub status: Option<crate::parties::model::OrgStatus>,
+}
+
+/// Organisations you may see.
+///
+/// The platform operator sees every organisation; any other firm sees
+/// itself and the other side of each of its relationships. Ordered by id.
+#[utoipa::path(tag = "organisations", operation_id = "list_organisations", security(("bearer" = [])),
+    params(OrgFilter, PageQuery),
+    responses(
+        (status = 200, description = "One page of organisations", body = Page<Organisation>),
+        (status = 400, description = "Bad limit, cursor or status", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/organisations")]
+pub async fn list_organisations(
+    who: Principal,
+    db: web::Data<crate::db::Db>,
+    filter: web::Query<OrgFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let status = filter.status;
+    let scope = format!("organisations?status={}", status.map_or("", |s| s.as_str()));
+    let req = page.request::<uuid::Uuid>(&scope)?;
+    let (org, op, after, fetch) = (
+        DbId::from(who.org_id),
+        is_operator(&who),
+        req.after,
+        req.fetch_limit(),
+    );
+    let rows = db
+        .run(move |c| {
+            onboarding::visible_organisations(c, org, op, status, after.map(DbId::from), fetch)
+                .map_err(DbError::from)
+        })
+        .await
+        .map_err(unavailable)?;
+    let page = Page::from_rows(&req, rows, |o| o.id)?;
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -1,14 +1,17 @@
 //! Relationships: a core enterprise invites its suppliers and
 //! distributors; both sides see the relationship.
 
+use crate::db::{Db, DbError, DbId};
 use crate::error::ApiError;
+use crate::pagination::{Page, PageQuery};
+use crate::parties::auth::Principal;
 use crate::parties::model::{Action, RelStatus};
-use crate::parties::onboarding::{self, InviteBody};
+use crate::parties::onboarding::{self, InviteBody, Relationship};
 use crate::routes::intents::SignedIntent;
 use crate::routes::mutation::{Mutation, Receipt};
-use crate::routes::organisations::permit;
+use crate::routes::organisations::{is_operator, permit};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -55,4 +58,38 @@ pub async fn invite_counterparty(m: Mutation, body: web::Bytes) -> Result<HttpRe
         },
     )
     .await
+}
+
+/// Relationships you are a party to.
+///
+/// A core enterprise sees those it invited, a supplier or distributor those
+/// that invited it, the platform operator every one. Ordered by id.
+#[utoipa::path(tag = "relationships", operation_id = "list_relationships", security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of relationships", body = Page<Relationship>),
+        (status = 400, description = "Bad limit or cursor", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/relationships")]
+pub async fn list_relationships(
+    who: Principal,
+    db: web::Data<Db>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let req = page.request::<uuid::Uuid>("relationships")?;
+    let (org, op, after, fetch) = (
+        DbId::from(who.org_id),
+        is_operator(&who),
+        req.after,
+        req.fetch_limit(),
+    );
+    let rows = db
+        .run(move |c| {
+            onboarding::visible_relationships(c, org, op, after.map(DbId::from), fetch)
+                .map_err(DbError::from)
+        })
+        .await
+        .map_err(|e| ApiError::new(crate::error::ErrorCode::Unavailable, e.to_string()))?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(&req, rows, |r| r.id)?))
 }

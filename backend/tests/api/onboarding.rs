@@ -77,6 +77,50 @@ async fn a_core_enterprise_brings_in_its_chain() {
         assert!(!b.to_string().contains("Supplier"), "{b}");
     }
 
+    // Both sides list the relationship; the supplier sees only its own.
+    let (_, page) = get_json(&app, &core, "/v1/relationships?limit=2").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let (_, rest) = get_json(
+        &app,
+        &core,
+        &format!("/v1/relationships?limit=2&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let (_, mine) = get_json(&app, &s1, "/v1/relationships").await;
+    let mine = mine["items"].as_array().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["id"], rel1.as_str());
+    assert_eq!(
+        (mine[0]["status"].as_str(), mine[0]["direction"].as_str()),
+        (Some("active"), Some("upstream"))
+    );
+    assert_eq!(mine[0]["core_org_id"], core.org.as_str());
+    let (_, none) = get_json(&app, &funder, "/v1/relationships").await;
+    assert_eq!(none["items"], json!([]));
+    // Organisations: the operator's review queue is empty; a supplier sees itself and its core.
+    let (_, queue) = get_json(&app, &op, "/v1/organisations?status=kyc_pending").await;
+    assert_eq!(queue["items"], json!([]));
+    let (_, all) = get_json(&app, &op, "/v1/organisations?status=approved").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 6, "{all}");
+    let (_, seen) = get_json(&app, &s1, "/v1/organisations").await;
+    let mut ids: Vec<&str> = seen["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut expected = vec![s1.org.as_str(), core.org.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    let (s, _) = get_json(&app, &op, "/v1/organisations?status=sleeping").await;
+    assert_eq!(s, 400);
+    let (_, users) = get_json(&app, &s1, "/v1/users").await;
+    assert_eq!(users["items"][0]["enrolled"], true);
+
     // Every step is a verifiable ledger entry.
     let text = export(&app).await;
     for kind in [
