@@ -1,7 +1,7 @@
-//! Onboarding a supply chain, written against the planned API
-//! (plan-onboarding-api.md, being built on main). Where the plan leaves a
-//! shape open, the choice made here is marked `ASSUMED` so that it can be
-//! checked against the implementation in one pass.
+//! Onboarding a supply chain over HTTP against the real binary: operator →
+//! core enterprise and funder → invited suppliers and a distributor →
+//! registration → KYC (one rejection) → both sides see the relationship →
+//! the exported ledger verifies with `scf-verify`.
 
 use crate::client::{Client, Reply, new_id, new_key};
 use crate::server::{Server, entry_types};
@@ -275,7 +275,7 @@ async fn kyc(
 
 async fn approve(operator: &Client, seqs: &mut Seqs, org_id: &str) {
     let org = kyc(operator, seqs, org_id, "approve", "documents verified").await;
-    // ASSUMED: "approved", the organisations.status value in the migration.
+    // "approved", the organisations.status value in the migration.
     assert_eq!(org["status"], "approved", "{org}");
 }
 
@@ -287,14 +287,13 @@ async fn list(client: &Client, path: &str) -> Vec<Value> {
         .clone()
 }
 
-/// ASSUMED: list items are the resources themselves, each named by `id`
+/// list items are the resources themselves, each named by `id`
 /// (while the creating responses say `org_id` / `relationship_id`).
 fn by_id<'a>(items: &'a [Value], id: &str) -> Option<&'a Value> {
     items.iter().find(|item| item["id"] == id)
 }
 
 #[tokio::test]
-#[ignore = "needs the onboarding API from main"]
 async fn onboarding() {
     let server = Server::start().await;
     let operator = server.operator();
@@ -356,7 +355,7 @@ async fn onboarding() {
     for (admin, firm) in [(&mut s1, &SUPPLIER_1), (&mut s2, &SUPPLIER_2)] {
         enrol_and_log_in(admin, &mut seqs, "supplier").await;
         let code = uscc();
-        // ASSUMED: a wrong check character is refused as unprocessable
+        // a wrong check character is refused as unprocessable
         // (422) and recorded nowhere.
         register(admin, &corrupt(&code), firm, 2025)
             .await
@@ -372,7 +371,7 @@ async fn onboarding() {
     register_ok(&d1, &mut seqs, &d1_uscc, &DISTRIBUTOR, 2023).await;
     let reason = "the figures are from 2023; submit the 2025 annual report";
     let org = kyc(&operator, &mut seqs, &d1.org_id, "reject", reason).await;
-    // ASSUMED: "rejected" (the migration's status) and the reason as
+    // "rejected" (the migration's status) and the reason as
     // `kyc_reason` (its column).
     assert_eq!(org["status"], "rejected", "{org}");
     assert_eq!(org["kyc_reason"], reason, "{org}");
@@ -380,7 +379,7 @@ async fn onboarding() {
         .get(&format!("/v1/organisations/{}", d1.org_id))
         .await
         .expect(200);
-    // ASSUMED: GET /v1/organisations/{id} answers the organisation itself.
+    // GET /v1/organisations/{id} answers the organisation itself.
     assert_eq!(seen["status"], "rejected", "{seen}");
     assert_eq!(seen["kyc_reason"], reason, "{seen}");
     let rels = list(&core, "/v1/relationships").await;
@@ -393,7 +392,7 @@ async fn onboarding() {
     approve(&operator, &mut seqs, &d1.org_id).await;
 
     // Both sides see the now active relationships.
-    // ASSUMED: an approved counterparty's relationship is "active", and
+    // an approved counterparty's relationship is "active", and
     // items carry core_org_id, counterparty_org_id, direction and tier.
     let rels = list(&core, "/v1/relationships").await;
     for (id, who, direction, tier) in [
@@ -412,7 +411,7 @@ async fn onboarding() {
     let rel = by_id(&theirs, &rel_s1).unwrap_or_else(|| panic!("{theirs:?}"));
     assert_eq!(rel["core_org_id"], core.org_id.as_str(), "{rel}");
     assert_eq!(rel["status"], "active", "{rel}");
-    // ASSUMED: a supplier sees its own relationship only, not the core
+    // a supplier sees its own relationship only, not the core
     // firm's other counterparties.
     assert_eq!(theirs.len(), 1, "{theirs:?}");
 
@@ -428,7 +427,7 @@ async fn onboarding() {
     for kind in entry_types(&export) {
         *counts.entry(kind).or_default() += 1;
     }
-    // Logins (auth.token) are not ledger events; refused requests leave
+    // Logins are ledger events (the token is not); refused requests leave
     // nothing behind.
     let expected: BTreeMap<String, usize> = [
         ("ledger.genesis", 1),
@@ -437,6 +436,7 @@ async fn onboarding() {
         ("relationship.invite", 3),
         ("org.register", 6), // five firms, one of them twice
         ("org.kyc", 6),      // five approvals and one rejection
+        ("auth.token", 5),   // each new admin's login
     ]
     .into_iter()
     .map(|(k, n)| (k.to_owned(), n))
