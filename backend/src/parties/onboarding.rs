@@ -531,11 +531,10 @@ pub fn add_user(
     Ok(serde_json::json!({ "user_id": body.user_id, "role": body.role }))
 }
 
-/// `key.add` by a user who has not enrolled yet: the key must be the one
-/// named when the user was created. Consumes the pending key.
-pub fn enrol(
+/// Whether `key` may enrol `user` of `org`: the user exists, has not
+/// enrolled yet, and `key` is the one named when the user was created.
+pub fn check_enrolment(
     conn: &mut DbConn,
-    view: &EntryView<'_>,
     user: DbId,
     org: DbId,
     key: &PublicKey,
@@ -548,21 +547,29 @@ pub fn enrol(
         .first(conn)
         .optional()?;
     match pending {
-        None => return Err(not_found("user in that organisation")),
-        Some(None) => {
-            return Err(conflict(
-                "this user has enrolled already; add further keys with POST /v1/keys",
-            ));
-        }
-        Some(Some(k)) if k.as_slice() != key.as_bytes() => {
-            return Err(rejected(
-                403,
-                "forbidden",
-                "this is not the public key named when the user was created",
-            ));
-        }
-        Some(Some(_)) => {}
+        None => Err(not_found("user in that organisation")),
+        Some(None) => Err(conflict(
+            "this user has enrolled already; add further keys with POST /v1/keys",
+        )),
+        Some(Some(k)) if k.as_slice() != key.as_bytes() => Err(rejected(
+            403,
+            "forbidden",
+            "this is not the public key named when the user was created",
+        )),
+        Some(Some(_)) => Ok(()),
     }
+}
+
+/// `key.add` by a user who has not enrolled yet: the key must be the one
+/// named when the user was created. Consumes the pending key.
+pub fn enrol(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    user: DbId,
+    org: DbId,
+    key: &PublicKey,
+) -> Result<(), CommandError> {
+    check_enrolment(conn, user, org, key)?;
     diesel::update(users::table.filter(users::id.eq(user)))
         .set(users::enrol_key.eq(None::<Vec<u8>>))
         .execute(conn)?;

@@ -13,7 +13,7 @@ use crate::parties::onboarding::{self, User, UserAddBody};
 use crate::parties::tokens::{self, NewToken, REDACTED, TokenSecret};
 use crate::routes::intents::SignedIntent;
 use crate::routes::mutation::{
-    Actor, Checked, Mutation, Receipt, Signed, ensure_signed_by, parse_json, rejected,
+    Actor, Checked, Mutation, Receipt, Signed, Signer, ensure_signed_by, parse_json, rejected,
     render_effect, writer_error,
 };
 use crate::routes::organisations::permit;
@@ -141,16 +141,24 @@ pub async fn enrol(s: Signed, body: web::Bytes) -> Result<HttpResponse, ApiError
     })?;
     let actor = claimed_user(&s, &checked.intent, claim.user).await?;
     let settings = s.settings.clone();
-    s.run(actor, &body, StatusCode::CREATED, move |env| {
-        let checked = Checked::parse(&env, &settings, scf_ledger::state::types::KEY_ADD)?;
-        let (user, org) = (DbId::from(actor.user), DbId::from(actor.org));
-        let key_id = key.key_id().to_hex();
-        let effect = Box::new(move |c: &mut DbConn, view: &EntryView<'_>| {
-            onboarding::enrol(c, view, user, org, &key)?;
-            Ok(serde_json::json!({ "key_id": key_id, "user_id": actor.user }))
-        });
-        Ok((checked.submission(env, effect), render_effect()))
-    })
+    s.run(
+        actor,
+        &body,
+        StatusCode::CREATED,
+        // A wrong key is a plain 403 here rather than whichever ledger rule
+        // it happens to break first; the writer checks again.
+        Signer::Enrolling(key),
+        move |env| {
+            let checked = Checked::parse(&env, &settings, scf_ledger::state::types::KEY_ADD)?;
+            let (user, org) = (DbId::from(actor.user), DbId::from(actor.org));
+            let key_id = key.key_id().to_hex();
+            let effect = Box::new(move |c: &mut DbConn, view: &EntryView<'_>| {
+                onboarding::enrol(c, view, user, org, &key)?;
+                Ok(serde_json::json!({ "key_id": key_id, "user_id": actor.user }))
+            });
+            Ok((checked.submission(env, effect), render_effect()))
+        },
+    )
     .await
 }
 
@@ -229,7 +237,7 @@ pub async fn issue_token(
     let settings = s.settings.clone();
     let for_effect = secret.derive(&checked.intent.org, &checked.intent.id);
     let (stored, replayed) = s
-        .submit(actor, &body, move |env| {
+        .submit(actor, &body, Signer::OwnKeyOf(actor.user), move |env| {
             let checked = Checked::parse(&env, &settings, "auth.token")?;
             let (user, org) = (DbId::from(actor.user), DbId::from(actor.org));
             let token_id = DbId::new_v7();

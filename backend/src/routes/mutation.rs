@@ -165,6 +165,30 @@ pub fn ensure_signed_by(
     Ok(())
 }
 
+/// Who must have signed a mutation's intent.
+#[derive(Debug, Clone, Copy)]
+pub enum Signer {
+    /// A valid key of this user (checked before queueing, and again under
+    /// the writer, where it is final).
+    OwnKeyOf(uuid::Uuid),
+    /// The actor's first key, named when the user was created.
+    Enrolling(scf_ledger::sig::PublicKey),
+    /// The endpoint checks the signer itself.
+    Endpoint,
+}
+
+/// The early, read-only form of [`ensure_signed_by`]: a foreign key is a
+/// 403 before the ledger sees the entry (where it would be a rule
+/// violation). An intent that does not parse is left to the envelope check.
+async fn signed_by(db: &Db, env: &SignedIntent, user: uuid::Uuid) -> Result<(), ApiError> {
+    let Ok(intent) = Intent::parse(env.intent.as_bytes()) else {
+        return Ok(());
+    };
+    db.run(move |c| ensure_signed_by(c, &intent, user.into()))
+        .await
+        .map_err(writer_error)
+}
+
 /// Who a mutation is recorded against for idempotency.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor {
@@ -209,6 +233,7 @@ impl Signed {
         self,
         actor: Actor,
         body: &[u8],
+        signer: Signer,
         build: impl FnOnce(SignedIntent) -> Result<(Submission, Respond), ApiError>,
     ) -> Result<(Stored, bool), ApiError> {
         let hash = idempotency::request_hash(&self.req, body);
@@ -219,6 +244,23 @@ impl Signed {
         }
         let _running = self.inflight.enter(actor.user, &self.key)?;
         let env: SignedIntent = parse_json(body)?;
+        match signer {
+            Signer::OwnKeyOf(user) => signed_by(&self.db, &env, user).await?,
+            Signer::Enrolling(key) => {
+                self.db
+                    .run(move |c| {
+                        crate::parties::onboarding::check_enrolment(
+                            c,
+                            actor.user.into(),
+                            actor.org.into(),
+                            &key,
+                        )
+                    })
+                    .await
+                    .map_err(writer_error)?;
+            }
+            Signer::Endpoint => {}
+        }
         let (submission, respond) = build(env)?;
         let idem = Idem {
             org: actor.org.into(),
@@ -239,10 +281,11 @@ impl Signed {
         actor: Actor,
         body: &[u8],
         status: StatusCode,
+        signer: Signer,
         build: impl FnOnce(SignedIntent) -> Result<(Submission, Render), ApiError>,
     ) -> Result<HttpResponse, ApiError> {
         let (stored, replayed) = self
-            .submit(actor, body, |env| {
+            .submit(actor, body, signer, |env| {
                 let (s, render) = build(env)?;
                 Ok((s, idempotency::respond_json(status, render, writer_error)))
             })
@@ -296,6 +339,8 @@ impl Mutation {
         &self.signed.db
     }
 
+    /// The flow for an intent whose signer the endpoint checks itself
+    /// (a key signing its own registration, say).
     pub async fn run(
         self,
         body: &[u8],
@@ -306,7 +351,9 @@ impl Mutation {
             user: self.who.user_id,
             org: self.who.org_id,
         };
-        self.signed.run(actor, body, status, build).await
+        self.signed
+            .run(actor, body, status, Signer::Endpoint, build)
+            .await
     }
 }
 
@@ -333,16 +380,18 @@ impl Mutation {
             user: self.who.user_id,
             org,
         };
-        self.run(body, status, move |env| {
-            let checked = Checked::parse(&env, &settings, kind)?.for_org(org)?;
-            let typed: T = checked.body()?;
-            let change: Effect = Box::new(move |c, view| {
-                ensure_signed_by(c, view.intent, actor.user.into())?;
-                effect(c, view, actor, typed)
-            });
-            Ok((checked.submission(env, change), render_effect()))
-        })
-        .await
+        let signer = Signer::OwnKeyOf(actor.user);
+        self.signed
+            .run(actor, body, status, signer, move |env| {
+                let checked = Checked::parse(&env, &settings, kind)?.for_org(org)?;
+                let typed: T = checked.body()?;
+                let change: Effect = Box::new(move |c, view| {
+                    ensure_signed_by(c, view.intent, actor.user.into())?;
+                    effect(c, view, actor, typed)
+                });
+                Ok((checked.submission(env, change), render_effect()))
+            })
+            .await
     }
 }
 

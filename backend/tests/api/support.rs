@@ -383,3 +383,16 @@ impl TestApp {
         (self.enrol_and_login(&org, &user, key).await, rel)
     }
 }
+
+impl TestApp {
+    /// `admin` adds a user with `role` to its organisation; the user enrols
+    /// and logs in.
+    pub async fn staff(&self, admin: &Party, role: &str) -> Party {
+        let (user, key) = (uuid::Uuid::new_v4().to_string(), fresh_key());
+        let body = serde_json::json!({"user_id": user, "name": format!("{role} user"), "role": role,
+            "public_key": key.public_key().to_hex()});
+        let (s, b) = self.act(admin, "/v1/users", "user.add", body).await;
+        assert_eq!(s, 201, "user.add: {b}");
+        self.enrol_and_login(&admin.org, &user, key).await
+    }
+}
