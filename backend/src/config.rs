@@ -13,6 +13,7 @@ pub const DEFAULT_DATA_DIR: &str = "./scf-data";
 pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
+pub const DEFAULT_IDEMPOTENCY_TTL_HOURS: u64 = 24;
 pub const DEFAULT_ORIGIN: &str = "scf.local/ledger";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -70,6 +71,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How far an intent's `client_time` may be from the server clock.
     pub clock_skew_secs: u64,
+    /// How long a stored idempotent answer is kept for retries.
+    pub idempotency_ttl_hours: u64,
     /// Enables test-only behaviour; never set in production.
     pub test_mode: bool,
     /// The ledger's name (ledger SPEC.md §2.5), fixed when the ledger is created.
@@ -96,6 +99,7 @@ struct FileSettings {
     log_format: Option<String>,
     max_body_bytes: Option<u64>,
     clock_skew_secs: Option<u64>,
+    idempotency_ttl_hours: Option<u64>,
     test_mode: Option<bool>,
     origin: Option<String>,
 }
@@ -180,6 +184,20 @@ impl Settings {
         if clock_skew_secs > 86_400 {
             return Err(invalid("SCF_CLOCK_SKEW_SECS", "must be at most 86400"));
         }
+        let idempotency_ttl_hours = match env("SCF_IDEMPOTENCY_TTL_HOURS") {
+            Some(v) => parse_u64("SCF_IDEMPOTENCY_TTL_HOURS", &v)?,
+            None => f
+                .idempotency_ttl_hours
+                .unwrap_or(DEFAULT_IDEMPOTENCY_TTL_HOURS),
+        };
+        // Shorter than the clock-skew window would let a retry miss its
+        // answer while its intent is still fresh enough to be resent.
+        if !(1..=24 * 365).contains(&idempotency_ttl_hours) {
+            return Err(invalid(
+                "SCF_IDEMPOTENCY_TTL_HOURS",
+                "must be 1 to 8760 hours",
+            ));
+        }
 
         let test_mode = match env("SCF_TEST_MODE") {
             Some(v) => parse_bool("SCF_TEST_MODE", &v)?,
@@ -203,6 +221,7 @@ impl Settings {
             log_format,
             max_body_bytes,
             clock_skew_secs,
+            idempotency_ttl_hours,
             test_mode,
         })
     }

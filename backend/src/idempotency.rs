@@ -249,3 +249,27 @@ pub fn respond_json(
         }
     })
 }
+
+/// Deletes answers stored before `before`; returns how many. Keys are a
+/// retry window, not an archive: the ledger is the record.
+pub fn purge(conn: &mut DbConn, before: DbInstant) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(idempotency::table.filter(idempotency::created_at.lt(before)))
+            .execute(conn)?,
+    )
+}
+
+/// Purges expired answers now and then, for as long as the server runs.
+pub async fn purge_forever(db: Db, ttl_hours: u64) {
+    let ttl = chrono::Duration::hours(i64::try_from(ttl_hours).unwrap_or(24));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let before = DbInstant::new(chrono::Utc::now() - ttl);
+        match db.run(move |c| purge(c, before)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired idempotency keys deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge expired idempotency keys"),
+        }
+    }
+}

@@ -34,6 +34,7 @@ pub struct Application {
     addr: SocketAddr,
     server: Server,
     opened: crate::ledger::Opened,
+    ttl_hours: u64,
 }
 
 impl std::fmt::Debug for Application {
@@ -82,6 +83,7 @@ impl Application {
             serde_json::to_vec(&doc).map_err(anyhow::Error::from)?,
         ));
         let max_body = settings.max_body_bytes;
+        let ttl_hours = settings.idempotency_ttl_hours;
         let settings = web::Data::new(settings);
 
         let server = HttpServer::new(move || {
@@ -125,6 +127,7 @@ impl Application {
             addr,
             server,
             opened,
+            ttl_hours,
         })
     }
 
@@ -144,7 +147,13 @@ impl Application {
     /// Serves until the server is stopped (SIGINT or SIGTERM stop it
     /// gracefully).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let purge = tokio::spawn(crate::idempotency::purge_forever(
+            self.opened.db.clone(),
+            self.ttl_hours,
+        ));
+        let result = self.server.await;
+        purge.abort();
+        result
     }
 }
 

@@ -488,3 +488,32 @@ async fn enrolment_and_tokens() {
         .await;
     assert_eq!(s, 404, "another organisation's token is not found");
 }
+
+#[actix_web::test]
+async fn idempotency_keys_expire() {
+    let app = spawn_app().await;
+    let op = app.operator().await;
+    let onboard = |name: &str| {
+        op.sign("org.onboard", json!({"org_id": uuid::Uuid::new_v4(), "kind": "funder", "name": name,
+            "admin": {"user_id": uuid::Uuid::new_v4(), "name": "A", "public_key": fresh_key().public_key().to_hex()}}))
+    };
+    let send = |body: Value| {
+        app.client
+            .post(app.url("/v1/organisations"))
+            .bearer_auth(&op.token)
+            .header("Idempotency-Key", "reused-after-a-day")
+            .json(&body)
+            .send()
+    };
+    assert_eq!(send(onboard("First")).await.unwrap().status(), 201);
+    assert_eq!(
+        send(onboard("Second")).await.unwrap().status(),
+        422,
+        "reused within the window"
+    );
+    // A day later the purge has removed the answer; the key is free again.
+    let later = scf_backend::db::DbInstant::new(chrono::Utc::now() + chrono::Duration::seconds(1));
+    let purged = scf_backend::idempotency::purge(&mut app.opened.db.get().unwrap(), later).unwrap();
+    assert!(purged >= 1);
+    assert_eq!(send(onboard("Second")).await.unwrap().status(), 201);
+}
