@@ -153,6 +153,9 @@ impl Application {
         ));
         let result = self.server.await;
         purge.abort();
+        // The server has finished its requests; a final checkpoint covers
+        // every acknowledged entry, so an export taken now is complete.
+        self.opened.writer.stop().await;
         result
     }
 }
