@@ -241,7 +241,13 @@ fn insert_pending_user(
         .filter(signing_keys::key_id.eq(key.key_id().to_hex()))
         .count()
         .get_result(conn)?;
-    if taken > 0 {
+    // A key already enrolled, or already named for another user still to
+    // enrol, would leave one of the two unable to enrol.
+    let named: i64 = users::table
+        .filter(users::enrol_key.eq(key.as_bytes().to_vec()))
+        .count()
+        .get_result(conn)?;
+    if taken + named > 0 {
         return Err(conflict(
             "that public key is registered already; each user needs a key of their own",
         ));

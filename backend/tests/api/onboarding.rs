@@ -372,6 +372,15 @@ async fn enrolment_and_tokens() {
         "admin": {"user_id": user, "name": "Lu", "public_key": key.public_key().to_hex()}});
     let (s, _) = app.act(&op, "/v1/organisations", "org.onboard", body).await;
     assert_eq!(s, 201);
+    // The same public key cannot be named for a second user.
+    let twice = json!({"org_id": uuid::Uuid::new_v4(), "kind": "logistics", "name": "Copy Freight",
+        "admin": {"user_id": uuid::Uuid::new_v4(), "name": "Lu2", "public_key": key.public_key().to_hex()}});
+    assert_eq!(
+        app.act(&op, "/v1/organisations", "org.onboard", twice)
+            .await
+            .0,
+        409
+    );
 
     // Someone else's key cannot enrol as that user; an unknown user is 404.
     let thief = fresh_key();
