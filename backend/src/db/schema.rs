@@ -110,6 +110,20 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::sql_types::*;
 
+    lpr_fixings (id) {
+        id -> Id,
+        tenor -> Text,
+        fixing_date -> Date,
+        rate -> Dec,
+        source -> Text,
+        ledger_seq -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
     ledger_entries (seq) {
         seq -> BigInt,
         org_id -> Text,
@@ -164,6 +178,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     relationships,
     size_class_rules,
+    lpr_fixings,
     ledger_entries,
     ledger_checkpoints,
     idempotency,

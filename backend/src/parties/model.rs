@@ -191,6 +191,8 @@ pub enum Action {
     Register,
     /// Add a user to the organisation.
     AddUser,
+    /// Publish market data (LPR fixings).
+    PublishMarketData,
 }
 
 impl Action {
@@ -211,6 +213,7 @@ impl Action {
                 &[Role::Admin, Role::Maker],
             ),
             Action::Register | Action::AddUser => (None, &[Role::Admin]),
+            Action::PublishMarketData => (Some(&[OrgKind::PlatformOperator]), &[Role::Admin]),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod health;
 pub mod intents;
 pub mod keys;
 pub mod ledger;
+pub mod lpr;
 pub mod me;
 pub mod mutation;
 pub mod organisations;
@@ -33,6 +34,7 @@ pub const V1: &str = "/v1";
         (name = "parties", description = "Users, enrolment, tokens and keys"),
         (name = "organisations", description = "Onboarding, registration, KYC and size classes"),
         (name = "relationships", description = "Core enterprises and their suppliers and distributors"),
+        (name = "market data", description = "Dated reference data: LPR fixings"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
@@ -81,6 +83,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(organisations::list_size_class_rules)
                 .service(relationships::invite_counterparty)
                 .service(relationships::list_relationships)
+                .service(lpr::list_lpr_fixings)
+                .service(lpr::lpr_in_force)
+                .service(lpr::publish_lpr_fixing)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof)

@@ -9,6 +9,7 @@
 mod cli;
 mod db;
 mod ledger;
+mod market;
 mod matrix;
 mod onboarding;
 mod parties;

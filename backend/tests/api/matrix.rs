@@ -79,6 +79,7 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
         "invite_counterparty" => signed_for("relationship.invite", &b.core.org, json!({"relationship_id": new(),
             "direction": "upstream", "tier": 1, "counterparty": {"org_id": new(), "kind": "supplier", "name": "n",
             "admin": {"user_id": new(), "name": "n", "public_key": pk()}}})),
+        "publish_lpr_fixing" => a.sign("lpr.publish", json!({"tenor": "1Y", "fixing_date": "2025-06-20", "rate": "9.99", "source": "forged"})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),
         other => panic!("the matrix has no attack for operation {other}; add one to matrix.rs"),
