@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod pagination;
 pub mod parties;
+pub mod pricing;
 pub mod programs;
 pub mod routes;
 pub mod startup;

@@ -13,5 +13,6 @@ mod market;
 mod matrix;
 mod onboarding;
 mod parties;
+mod pricing;
 mod shell;
 mod support;
