@@ -151,8 +151,28 @@ impl Application {
             self.opened.db.clone(),
             self.ttl_hours,
         ));
+        // A writer that lost its footing stops; the server must not go on
+        // answering reads from a head storage does not back.
+        let handle = self.server.handle();
+        let writer = self.opened.writer.clone();
+        let watch = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                if writer.has_failed() {
+                    handle.stop(false).await;
+                    return true;
+                }
+            }
+        });
         let result = self.server.await;
         purge.abort();
+        watch.abort();
+        if self.opened.writer.has_failed() {
+            return Err(std::io::Error::other(
+                "the ledger writer stopped: storage no longer matches the ledger head (see the log)",
+            ));
+        }
         // The server has finished its requests; a final checkpoint covers
         // every acknowledged entry, so an export taken now is complete.
         self.opened.writer.stop().await;

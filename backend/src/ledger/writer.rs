@@ -25,7 +25,7 @@ use scf_ledger::sig::SecretKey;
 use scf_ledger::state::Violation;
 use scf_ledger::time::Timestamp;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -224,6 +224,7 @@ pub struct Writer {
     queued: Arc<AtomicUsize>,
     max_queue: usize,
     head: Arc<RwLock<HeadView>>,
+    failed: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Job {
@@ -315,6 +316,7 @@ struct State {
     head: Arc<RwLock<HeadView>>,
     queued: Arc<AtomicUsize>,
     last_checkpoint_at: Instant,
+    failed: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -353,6 +355,7 @@ impl Writer {
         let queued = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = mpsc::channel();
         let max_queue = cfg.max_queue;
+        let failed = Arc::new(AtomicBool::new(false));
         let mut state = State {
             _lock: lock,
             db,
@@ -361,6 +364,7 @@ impl Writer {
             head: head.clone(),
             queued: queued.clone(),
             last_checkpoint_at: Instant::now(),
+            failed: failed.clone(),
         };
         // Entries left uncovered by the last run get a checkpoint now.
         state.maybe_checkpoint(true);
@@ -373,7 +377,14 @@ impl Writer {
             queued,
             max_queue,
             head,
+            failed,
         })
+    }
+
+    /// True once the writer stopped because storage no longer backs its
+    /// head; the process should then exit (see `Application`).
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
     }
 
     pub fn head(&self) -> HeadView {
@@ -480,6 +491,9 @@ struct Done {
 impl State {
     fn run(mut self, rx: Receiver<Job>) {
         loop {
+            if self.failed.load(Ordering::SeqCst) {
+                return;
+            }
             let wait = self
                 .cfg
                 .checkpoint_interval
@@ -615,9 +629,10 @@ impl State {
             Ok(s) => self.seq = s,
             Err(e) => {
                 // Serving on from a head that storage does not back would sign
-                // a lie; stopping is the only safe answer.
+                // a lie; stopping is the only safe answer. The writer thread
+                // ends (callers get 503) and the server exits (`Application`).
                 tracing::error!(error = %e, "cannot rebuild the ledger head from storage; stopping the writer");
-                std::process::exit(70);
+                self.failed.store(true, Ordering::SeqCst);
             }
         }
     }

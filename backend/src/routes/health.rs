@@ -31,7 +31,16 @@ pub async fn healthz() -> HttpResponse {
         content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]
-pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(
+    db: web::Data<Db>,
+    writer: web::Data<crate::ledger::Writer>,
+) -> Result<HttpResponse, ApiError> {
+    if writer.has_failed() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "the ledger writer has stopped; the service is shutting down",
+        ));
+    }
     db.run(|c| {
         diesel::sql_query("SELECT 1")
             .execute(c)
