@@ -124,6 +124,66 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::sql_types::*;
 
+    programs (id) {
+        id -> Id,
+        core_org_id -> Id,
+        name -> Text,
+        created_seq -> BigInt,
+        created_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    program_plans (id) {
+        id -> Id,
+        program_id -> Id,
+        core_org_id -> Id,
+        version -> Integer,
+        status -> Text,
+        document -> Text,
+        digest -> Text,
+        effective_from -> Date,
+        drafted_by -> Id,
+        drafted_seq -> BigInt,
+        created_at -> Instant,
+        approved_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    plan_approvals (plan_id, org_id) {
+        plan_id -> Id,
+        core_org_id -> Id,
+        org_id -> Id,
+        user_id -> Id,
+        ledger_seq -> BigInt,
+        approved_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    policy_rules (id) {
+        id -> Id,
+        rule -> Text,
+        effective_from -> Date,
+        value -> Text,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
     ledger_entries (seq) {
         seq -> BigInt,
         org_id -> Text,
@@ -170,6 +230,8 @@ diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(signing_keys -> users (user_id));
 diesel::joinable!(idempotency -> users (user_id));
+diesel::joinable!(program_plans -> programs (program_id));
+diesel::joinable!(plan_approvals -> program_plans (plan_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -179,6 +241,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     relationships,
     size_class_rules,
     lpr_fixings,
+    programs,
+    program_plans,
+    plan_approvals,
+    policy_rules,
     ledger_entries,
     ledger_checkpoints,
     idempotency,

@@ -193,6 +193,10 @@ pub enum Action {
     AddUser,
     /// Publish market data (LPR fixings).
     PublishMarketData,
+    /// Create the core enterprise's program and draft plan versions.
+    DraftPlan,
+    /// Approve a plan version (the core firm's checker, a funder's approver).
+    ApprovePlan,
 }
 
 impl Action {
@@ -214,6 +218,14 @@ impl Action {
             ),
             Action::Register | Action::AddUser => (None, &[Role::Admin]),
             Action::PublishMarketData => (Some(&[OrgKind::PlatformOperator]), &[Role::Admin]),
+            Action::DraftPlan => (
+                Some(&[OrgKind::CoreEnterprise]),
+                &[Role::Admin, Role::Maker],
+            ),
+            Action::ApprovePlan => (
+                Some(&[OrgKind::CoreEnterprise, OrgKind::Funder]),
+                &[Role::Admin, Role::Checker],
+            ),
         }
     }
 

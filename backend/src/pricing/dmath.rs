@@ -220,7 +220,6 @@ mod tests {
     use super::*;
     use crate::pricing::testutil::*;
 
-
     fn assert_close(actual: Decimal, expected: Decimal, tol: Decimal) {
         let diff = (actual - expected).abs();
         assert!(

@@ -200,7 +200,6 @@ mod tests {
     use super::*;
     use crate::pricing::testutil::*;
 
-
     #[test]
     fn max_constant_is_one_trillion() {
         assert_eq!(MAX_ABS_AMOUNT, d("1000000000000"));

@@ -260,7 +260,6 @@ mod tests {
     use super::*;
     use crate::pricing::testutil::*;
 
-
     fn fixing() -> LprFixing {
         LprFixing {
             tenor: LprTenor::OneYear,

@@ -2,3 +2,4 @@
 //! eligible counterparties) and the dated market data plans price against.
 
 pub mod lpr;
+pub mod plan;

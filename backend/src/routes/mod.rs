@@ -11,6 +11,7 @@ pub mod lpr;
 pub mod me;
 pub mod mutation;
 pub mod organisations;
+pub mod programs;
 pub mod relationships;
 pub mod time;
 
@@ -35,6 +36,7 @@ pub const V1: &str = "/v1";
         (name = "organisations", description = "Onboarding, registration, KYC and size classes"),
         (name = "relationships", description = "Core enterprises and their suppliers and distributors"),
         (name = "market data", description = "Dated reference data: LPR fixings"),
+        (name = "programs", description = "一企一策 programs and their versioned, jointly approved plans"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
@@ -86,6 +88,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(lpr::list_lpr_fixings)
                 .service(lpr::lpr_in_force)
                 .service(lpr::publish_lpr_fixing)
+                .service(programs::create_program)
+                .service(programs::draft_plan)
+                .service(programs::approve_plan)
+                .service(programs::list_plans)
+                .service(programs::plan_in_force)
+                .service(programs::diff_plans)
+                .service(programs::get_plan)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof)

@@ -14,5 +14,6 @@ mod matrix;
 mod onboarding;
 mod parties;
 mod pricing;
+mod programs;
 mod shell;
 mod support;

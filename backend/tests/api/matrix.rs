@@ -14,6 +14,8 @@ struct Foreign {
     relationship: String,
     pending_user: String,
     token_id: String,
+    program: String,
+    plan_digest: String,
     /// Strings that must never appear in an answer to A.
     markers: Vec<String>,
 }
@@ -33,7 +35,16 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
     let env = core.sign("auth.token", json!({"user": core.user, "label": "bravo"}));
     let (s, b) = app.post_signed("/v1/tokens", None, &env).await;
     assert_eq!(s, 201, "{b}");
+    let bank = app.approved(op, "funder", "Bravo Bank Quietco").await;
+    let (program, draft) = app
+        .program(&core, crate::support::plan_doc(&bank.org))
+        .await;
+    let plan_digest = draft["digest"].as_str().unwrap().to_owned();
     let markers = vec![
+        program.clone(),
+        plan_digest.clone(),
+        bank.org.clone(),
+        "Quietco".into(),
         core.org.clone(),
         core.user.clone(),
         supplier.org.clone(),
@@ -51,6 +62,8 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         relationship,
         pending_user,
         token_id: b["token_id"].as_str().unwrap().to_owned(),
+        program,
+        plan_digest,
         core,
         markers,
     }
@@ -80,6 +93,10 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
             "direction": "upstream", "tier": 1, "counterparty": {"org_id": new(), "kind": "supplier", "name": "n",
             "admin": {"user_id": new(), "name": "n", "public_key": pk()}}})),
         "publish_lpr_fixing" => a.sign("lpr.publish", json!({"tenor": "1Y", "fixing_date": "2025-06-20", "rate": "9.99", "source": "forged"})),
+        "create_program" => signed_for("program.create", &b.core.org, json!({"program_id": new(), "name": "n"})),
+        "draft_plan" => a.sign("program.plan_draft", json!({"program_id": b.program, "plan": crate::support::plan_doc(&b.core.org),
+            "effective_from": chrono::Utc::now().date_naive().to_string()})),
+        "approve_plan" => a.sign("program.plan_approve", json!({"program_id": b.program, "version": 1, "digest": b.plan_digest})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),
         other => panic!("the matrix has no attack for operation {other}; add one to matrix.rs"),
@@ -112,7 +129,7 @@ async fn no_role_of_one_tenant_reaches_another() {
         for (method, op_doc) in item.as_object().unwrap() {
             let op_id = op_doc["operationId"].as_str().unwrap();
             let path = fill_path(template, op_doc, &b);
-            let names_foreign = path != *template;
+            let names_foreign = path.split('?').next() != Some(template.as_str());
             for (who, caller) in &callers {
                 let token = caller.as_ref().map(|p| p.token.as_str());
                 let (status, text) = match method.as_str() {
@@ -166,13 +183,36 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
         }
         let name = p["name"].as_str().unwrap();
         let value = match (template, name) {
-            (t, "id") if t.starts_with("/v1/organisations/") => &b.supplier_org,
-            (t, "id") if t.starts_with("/v1/relationships/") => &b.relationship,
+            (t, "id") if t.starts_with("/v1/organisations/") => b.supplier_org.as_str(),
+            (t, "id") if t.starts_with("/v1/relationships/") => b.relationship.as_str(),
+            (t, "id") if t.starts_with("/v1/programs/") => b.program.as_str(),
+            (t, "version") if t.starts_with("/v1/programs/") => "1",
             _ => panic!(
                 "no foreign value for path parameter {name} of {template}; add one to matrix.rs"
             ),
         };
         path = path.replace(&format!("{{{name}}}"), value);
+    }
+    // Required query parameters get a plausible value, so a refusal is
+    // about the foreign object and not a missing parameter.
+    let mut query = Vec::new();
+    for p in op_doc["parameters"].as_array().into_iter().flatten() {
+        if p["in"] != "query" || p["required"] != true {
+            continue;
+        }
+        let name = p["name"].as_str().unwrap();
+        let value = match name {
+            "from" | "to" => "1",
+            "tenor" => "1Y",
+            _ if path == template => continue,
+            _ => panic!(
+                "no value for required query parameter {name} of {template}; add one to matrix.rs"
+            ),
+        };
+        query.push(format!("{name}={value}"));
+    }
+    if !query.is_empty() {
+        path = format!("{path}?{}", query.join("&"));
     }
     path
 }

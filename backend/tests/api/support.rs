@@ -396,3 +396,60 @@ impl TestApp {
         self.enrol_and_login(&admin.org, &user, key).await
     }
 }
+
+/// A valid plan document financing micro to medium suppliers up to tier 2
+/// with one funder.
+pub fn plan_doc(funder_org: &str) -> serde_json::Value {
+    serde_json::json!({
+        "products": ["receivables"],
+        "program_limit": "100000000.00",
+        "funders": [{"org_id": funder_org, "line_limit": "60000000.00"}],
+        "counterparty_limit": "5000000.00",
+        "eligibility": {"directions": ["upstream"], "max_tier": 2, "size_classes": ["micro", "small", "medium"]},
+        "advance_rate": "0.90",
+        "pricing": {"benchmark": "1Y", "spread_bp": "150", "discount_bearer": {"kind": "supplier"}},
+        "fees": [{"fee_type": "platform_service_fee", "payer": "core_firm", "payee": "platform",
+                  "basis": {"kind": "rate_of_advance", "rate": "0.001"}}],
+        "tenor": {"min_days": 7, "max_months": 6},
+        "transfer_cutoff_days": 3,
+        "grace_days": 3,
+        "penalty_uplift": "0.50",
+        "recourse": true,
+        "notice_acknowledgement_required": false,
+        "early_settlement": true,
+    })
+}
+
+impl TestApp {
+    /// `core` creates its program and drafts version 1 with `plan`, effective
+    /// today; returns the program id and the draft's answer.
+    pub async fn program(
+        &self,
+        core: &Party,
+        plan: serde_json::Value,
+    ) -> (String, serde_json::Value) {
+        let program = uuid::Uuid::new_v4().to_string();
+        let (s, b) = self
+            .act(
+                core,
+                "/v1/programs",
+                "program.create",
+                serde_json::json!({"program_id": program, "name": "Supplier finance"}),
+            )
+            .await;
+        assert_eq!(s, 201, "program.create: {b}");
+        let today = chrono::Utc::now().date_naive().to_string();
+        let body =
+            serde_json::json!({"program_id": program, "plan": plan, "effective_from": today});
+        let (s, b) = self
+            .act(
+                core,
+                &format!("/v1/programs/{program}/plans"),
+                "program.plan_draft",
+                body,
+            )
+            .await;
+        assert_eq!(s, 201, "program.plan_draft: {b}");
+        (program, b)
+    }
+}
