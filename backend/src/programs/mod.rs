@@ -3,3 +3,4 @@
 
 pub mod lpr;
 pub mod plan;
+pub mod quote;

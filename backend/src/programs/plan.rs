@@ -744,6 +744,36 @@ pub fn can_see(
     }))
 }
 
+/// Whether `org` may price financing under program `program`: whoever may
+/// read it, and the core enterprise's counterparties with an active
+/// relationship (a supplier sees the full cost before it applies).
+pub fn can_quote(
+    conn: &mut DbConn,
+    org: DbId,
+    is_operator: bool,
+    program: Uuid,
+) -> Result<bool, diesel::result::Error> {
+    use crate::db::schema::relationships;
+    if can_see(conn, org, is_operator, program)? {
+        return Ok(true);
+    }
+    let core: Option<DbId> = programs::table
+        .filter(programs::id.eq(DbId::from(program)))
+        .select(programs::core_org_id)
+        .first(conn)
+        .optional()?;
+    let Some(core) = core else {
+        return Ok(false);
+    };
+    let n: i64 = relationships::table
+        .filter(relationships::core_org_id.eq(core))
+        .filter(relationships::counterparty_org_id.eq(org))
+        .filter(relationships::status.eq(crate::parties::model::RelStatus::Active.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// One changed member between two plan documents.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Change {

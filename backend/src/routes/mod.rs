@@ -95,6 +95,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(programs::plan_in_force)
                 .service(programs::diff_plans)
                 .service(programs::get_plan)
+                .service(programs::quote)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof)

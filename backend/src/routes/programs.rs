@@ -304,3 +304,89 @@ pub async fn get_plan(
         .map(|v| HttpResponse::Ok().json(v))
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such plan version"))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuoteQuery {
+    /// The face amount to finance, CNY, a decimal string (at most 2 decimals).
+    #[param(value_type = String, example = "1000000.00")]
+    pub face_amount: String,
+    /// Disbursement date, `YYYY-MM-DD` (interest counts from it).
+    #[param(value_type = String, format = Date)]
+    pub financing_date: NaiveDate,
+    /// The certificate's maturity, `YYYY-MM-DD` (not counted).
+    #[param(value_type = String, format = Date)]
+    pub maturity_date: NaiveDate,
+    /// The financed firm's size class (`micro`, `small`, `medium`, `large`).
+    #[param(value_type = String)]
+    pub size_class: crate::parties::model::SizeClass,
+}
+
+/// Price financing under the program's terms, before anything is signed.
+///
+/// The program's parties and the core enterprise's active counterparties.
+/// The quote applies the plan version in force on the financing date and
+/// the LPR fixing in force then (refused when the newest fixing is stale),
+/// and returns the advance, the discount interest (ACT/360, start day
+/// counted, end day not), each fee with its payer, the net proceeds, the
+/// 年化利率 as an XIRR over the supplier's cash flows, and the total-cost
+/// breakdown, naming the plan version and the fixing it used.
+#[utoipa::path(tag = "programs", operation_id = "quote", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid), QuoteQuery),
+    responses(
+        (status = 200, description = "The quote", body = crate::programs::quote::Quote),
+        (status = 400, description = "A parameter is missing or malformed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such program visible to you", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No plan or no current LPR fixing in force on the financing date", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Outside the plan's terms (tenor, size class, fees) or not priceable", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/programs/{id}/quote")]
+pub async fn quote(
+    who: Principal,
+    db: web::Data<Db>,
+    path: web::Path<Uuid>,
+    q: web::Query<QuoteQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::programs::quote::{QuoteError, QuoteInput, quote};
+    let id = path.into_inner();
+    let (org, op) = (DbId::from(who.org_id), is_operator(&who));
+    let seen = db
+        .run(move |c| plan::can_quote(c, org, op, id).map_err(DbError::from))
+        .await
+        .map_err(unavailable)?;
+    if !seen {
+        return Err(no_such_program());
+    }
+    let face = q
+        .face_amount
+        .parse::<rust_decimal::Decimal>()
+        .ok()
+        .and_then(|d| crate::pricing::money::Money::new(d).ok())
+        .filter(|m| m.amount() > rust_decimal::Decimal::ZERO)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "face_amount must be a positive CNY amount with at most 2 decimals",
+            )
+        })?;
+    let input = QuoteInput {
+        face_amount: face,
+        financing_date: q.financing_date,
+        maturity_date: q.maturity_date,
+        supplier_size: q.size_class,
+    };
+    let result = db
+        .run(move |c| -> Result<_, DbError> { Ok(quote(c, id, &input)) })
+        .await
+        .map_err(unavailable)?;
+    match result {
+        Ok(q) => Ok(HttpResponse::Ok().json(q)),
+        Err(
+            e @ (QuoteError::NoPlan(_) | QuoteError::NoFixing(..) | QuoteError::StaleFixing { .. }),
+        ) => Err(ApiError::new(ErrorCode::Conflict, e.to_string())),
+        Err(e @ (QuoteError::Terms(_) | QuoteError::Pricing(_))) => {
+            Err(ApiError::new(ErrorCode::Unprocessable, e.to_string()))
+        }
+        Err(QuoteError::Db(e)) => Err(unavailable(DbError::from(e))),
+    }
+}

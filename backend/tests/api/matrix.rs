@@ -203,6 +203,10 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
         let name = p["name"].as_str().unwrap();
         let value = match name {
             "from" | "to" => "1",
+            "face_amount" => "1000.00",
+            "financing_date" => "2026-01-05",
+            "maturity_date" => "2026-03-05",
+            "size_class" => "small",
             "tenor" => "1Y",
             _ if path == template => continue,
             _ => panic!(

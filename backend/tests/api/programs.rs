@@ -297,3 +297,96 @@ async fn plans_are_checked_against_the_rules() {
         .await;
     assert_eq!(s, 403);
 }
+
+#[actix_web::test]
+async fn a_quote_prices_under_the_plan_and_lpr_in_force() {
+    let app = spawn_app().await;
+    let op = app.operator().await;
+    let core = app.approved(&op, "core_enterprise", "Core").await;
+    let funder = app.approved(&op, "funder", "Bank").await;
+    let checker = app.staff(&core, "checker").await;
+    let bank = app.staff(&funder, "checker").await;
+    let (supplier, _) = app.invite(&core, "upstream", 1, "Supplier").await;
+    app.register(&supplier).await;
+    app.approve(&op, &supplier.org).await;
+    let (program, draft) = app.program(&core, plan_doc(&funder.org)).await;
+    let digest = draft["digest"].as_str().unwrap();
+    for who in [&checker, &bank] {
+        let (s, b) = app
+            .act(
+                who,
+                &format!("/v1/programs/{program}/plans/1/approval"),
+                "program.plan_approve",
+                approve_body(&program, 1, digest),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let today = chrono::Utc::now().date_naive();
+    let maturity = today + chrono::Days::new(90);
+    let path = |size: &str, maturity: chrono::NaiveDate| {
+        format!(
+            "/v1/programs/{program}/quote?face_amount=1000000.00&financing_date={today}&maturity_date={maturity}&size_class={size}"
+        )
+    };
+    // The seeded LPR history ends in 2025: a quote today needs a current fixing.
+    let (s, b) = get(&app, &supplier, &path("small", maturity)).await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("LPR"), "{b}");
+    let (s, b) = app.act(&op, "/v1/lpr", "lpr.publish",
+        json!({"tenor": "1Y", "fixing_date": today.to_string(), "rate": "3.00", "source": "test fixing"})).await;
+    assert_eq!(s, 201, "{b}");
+
+    let (s, q) = get(&app, &supplier, &path("small", maturity)).await;
+    assert_eq!(s, 200, "{q}");
+    assert_eq!(
+        (
+            q["plan_version"].as_i64(),
+            q["lpr_fixing"]["fixing_date"].as_str()
+        ),
+        (Some(1), Some(today.to_string().as_str()))
+    );
+    let quote = &q["quote"];
+    // 1,000,000.00 × 0.90 = 900,000.00 advanced; 900,000 × (3.00 % + 1.50 %) × 90 / 360 = 10,125.00
+    // deducted (the supplier bears it); the 0.1 % platform fee (900.00) is the core firm's.
+    assert_eq!(quote["advance_amount"], "900000.00");
+    assert_eq!(quote["tenor_days"], 90);
+    assert_eq!(quote["discount_interest"]["total"], "10125.00");
+    assert_eq!(quote["net_proceeds"], "889875.00");
+    assert_eq!(quote["fees"][0]["amount"], "900.00");
+    assert!(
+        quote["supplier_xirr"]["rate"]
+            .as_str()
+            .unwrap()
+            .starts_with("0.04"),
+        "{}",
+        quote["supplier_xirr"]
+    );
+
+    // Outside the terms, or outside the program: refused.
+    assert_eq!(get(&app, &supplier, &path("large", maturity)).await.0, 422);
+    assert_eq!(
+        get(
+            &app,
+            &supplier,
+            &path("small", today + chrono::Days::new(200))
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        get(
+            &app,
+            &supplier,
+            &path("small", today + chrono::Days::new(3))
+        )
+        .await
+        .0,
+        422
+    );
+    let stranger = app.approved(&op, "core_enterprise", "Stranger").await;
+    assert_eq!(get(&app, &stranger, &path("small", maturity)).await.0, 404);
+    let r = app.get_auth(&format!("/v1/programs/{program}/quote?face_amount=1.001&financing_date={today}&maturity_date={maturity}&size_class=small"), &supplier.token).await;
+    assert_eq!(r.status(), 400);
+}
