@@ -9,6 +9,9 @@
 )]
 
 mod client;
+mod mutations;
 mod onboarding;
+mod race;
+mod rollback;
 mod server;
 mod walkthrough;

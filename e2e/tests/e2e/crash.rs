@@ -1,0 +1,569 @@
+//! Crash test: the real `scf` under signed mutations from several clients
+//! is killed with SIGKILL at random moments and started again on the same
+//! data directory and database, cycle after cycle. Some kills are timed to
+//! land while the writer's group commit of a large batch is open (a torn
+//! batch). Clients record every receipt; a request whose answer was lost
+//! in a kill is "unknown" and is retried after the restart under the same
+//! Idempotency-Key. At the end every acknowledged mutation is in the
+//! ledger with the seq and hashes it was acknowledged with, seq has no
+//! gap, no intent is recorded twice, nothing was recorded that no client
+//! was told about, every stored answer replays byte for byte, and the
+//! export verifies with `scf-verify`.
+//!
+//! `SCF_CRASH_CYCLES=N` runs N cycles (30 on SQLite and 10 on PostgreSQL by
+//! default), `SCF_CRASH_SEED=S` replays the kill timing and request mix of
+//! an earlier run (the seed is printed; the server's own timing still
+//! varies).
+
+use crate::client::{Client, Reply, new_id};
+use crate::mutations::{self, Prepared, ledger_entries, staff};
+use crate::server::{Server, Storage};
+use diesel::Connection as _;
+use diesel::connection::SimpleConnection as _;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const WORKERS: usize = 4;
+/// Requests each worker sends at once in a burst cycle: together a batch
+/// of a few hundred submissions for the writer.
+const BURST: usize = 64;
+/// A burst's kill comes this many milliseconds after it starts, at most.
+const BURST_KILL_MS: u64 = 600;
+const CYCLES_SQLITE: usize = 30;
+const CYCLES_POSTGRES: usize = 10;
+
+/// SplitMix64: a seeded, dependency-free generator for kill timing and the
+/// request mix.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    fn fork(&mut self) -> Rng {
+        Rng(self.next())
+    }
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    let v = std::env::var(name).ok()?;
+    let v = v.trim();
+    let parsed = match v.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => v.parse(),
+    };
+    Some(parsed.unwrap_or_else(|_| panic!("{name}={v} is not a number")))
+}
+
+/// A mutation the operator's staff may make at any time: onboard a firm,
+/// add a colleague, or register a key of their own.
+fn next_request(me: &Client, rng: &mut Rng) -> Prepared {
+    const KINDS: [&str; 4] = ["core_enterprise", "funder", "warehouse", "logistics"];
+    const ROLES: [&str; 5] = ["admin", "maker", "checker", "viewer", "auditor"];
+    match rng.below(10) {
+        0..=3 => mutations::onboard(me, &new_id(), KINDS[rng.below(4) as usize]),
+        4..=6 => mutations::add_user(me, ROLES[rng.below(5) as usize]).0,
+        _ => mutations::add_key(me),
+    }
+}
+
+/// How an acknowledged mutation got its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// Answered at the first attempt.
+    Answered,
+    /// Its answer was lost in a kill, but it had committed: a retry after
+    /// a restart replayed the stored answer.
+    CommittedUnanswered,
+    /// Lost in a kill before it committed (or before it arrived): a retry
+    /// ran it.
+    RanOnRetry,
+}
+
+#[derive(Debug)]
+struct Ack {
+    req: Prepared,
+    worker: usize,
+    status: u16,
+    body: Vec<u8>,
+    seq: u64,
+    leaf: String,
+    chain: String,
+    how: How,
+}
+
+/// One exchange: which worker sent what, whether it was a retry of a
+/// request whose answer was lost, and what came back.
+#[derive(Debug)]
+struct Sent {
+    worker: usize,
+    retry: bool,
+    req: Prepared,
+    got: Result<Reply, String>,
+}
+
+/// One request after another until `stop`, or until the server is gone.
+async fn steady(worker: usize, me: Client, mut rng: Rng, stop: Arc<AtomicBool>) -> Vec<Sent> {
+    let mut sent = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let req = next_request(&me, &mut rng);
+        let got = req.try_send(&me).await;
+        let gone = got.is_err();
+        sent.push(Sent {
+            worker,
+            retry: false,
+            req,
+            got,
+        });
+        if gone {
+            break;
+        }
+    }
+    sent
+}
+
+/// `reqs` all at once; `retry` says whether they are retries.
+async fn burst(worker: usize, me: Client, reqs: Vec<Prepared>, retry: bool) -> Vec<Sent> {
+    let tasks: Vec<_> = reqs
+        .into_iter()
+        .map(|req| {
+            let me = me.clone();
+            tokio::spawn(async move {
+                let got = req.try_send(&me).await;
+                (req, got)
+            })
+        })
+        .collect();
+    let mut sent = Vec::new();
+    for task in tasks {
+        let (req, got) = task.await.unwrap();
+        sent.push(Sent {
+            worker,
+            retry,
+            req,
+            got,
+        });
+    }
+    sent
+}
+
+/// What the ledger and the clients know so far.
+#[derive(Debug, Default)]
+struct Books {
+    acks: Vec<Ack>,
+    /// Requests whose answer was lost, by worker: retried after the next
+    /// restart under the same Idempotency-Key.
+    unknown: Vec<(usize, Prepared)>,
+    server_errors: usize,
+}
+
+impl Books {
+    /// Files one exchange; returns what it counted as.
+    fn file(&mut self, s: Sent) -> Option<How> {
+        match s.got {
+            Ok(r) if r.status == 201 => {
+                let how = match (s.retry, r.replayed()) {
+                    (false, false) => How::Answered,
+                    (true, true) => How::CommittedUnanswered,
+                    (true, false) => How::RanOnRetry,
+                    (false, true) => panic!("a fresh Idempotency-Key was replayed: {r:?}"),
+                };
+                let v = r.json();
+                let receipt = &v["receipt"];
+                self.acks.push(Ack {
+                    worker: s.worker,
+                    status: r.status,
+                    seq: receipt["seq"].as_u64().unwrap(),
+                    leaf: receipt["leaf"].as_str().unwrap().to_owned(),
+                    chain: receipt["chain"].as_str().unwrap().to_owned(),
+                    body: r.body,
+                    how,
+                    req: s.req,
+                });
+                Some(how)
+            }
+            // A 5xx is never a final answer: the request may be retried.
+            Ok(r) if r.status >= 500 => {
+                self.server_errors += 1;
+                self.unknown.push((s.worker, s.req));
+                None
+            }
+            Ok(r) => panic!(
+                "{} {} ({}) answered {}: {}",
+                s.req.kind,
+                s.req.intent_id,
+                if s.retry { "a retry" } else { "first attempt" },
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            ),
+            Err(_) => {
+                self.unknown.push((s.worker, s.req));
+                None
+            }
+        }
+    }
+}
+
+/// Watches for an open write transaction of the server from outside:
+/// SQLite's write lock, or a PostgreSQL backend of the server's database
+/// that has written in its current transaction.
+enum Probe {
+    Sqlite(diesel::SqliteConnection),
+    Postgres(diesel::PgConnection, String),
+}
+
+impl Probe {
+    fn open(storage: &Storage) -> Probe {
+        match storage {
+            Storage::Sqlite(path) => {
+                // busy_timeout is 0 on a new connection: a held lock is
+                // reported at once, never waited for.
+                Probe::Sqlite(diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap())
+            }
+            Storage::Postgres { admin_url, name } => Probe::Postgres(
+                diesel::PgConnection::establish(admin_url).unwrap(),
+                name.clone(),
+            ),
+        }
+    }
+
+    fn write_tx_open(&mut self) -> bool {
+        match self {
+            Probe::Sqlite(conn) => match conn.batch_execute("BEGIN IMMEDIATE") {
+                Ok(()) => {
+                    conn.batch_execute("ROLLBACK").unwrap();
+                    false
+                }
+                Err(e) => {
+                    let busy = e.to_string().contains("locked") || e.to_string().contains("busy");
+                    assert!(busy, "the SQLite probe failed: {e}");
+                    true
+                }
+            },
+            Probe::Postgres(conn, name) => {
+                use diesel::RunQueryDsl as _;
+                // The name is a generated scf_test_<hex>, safe to inline.
+                let n: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    &format!(
+                        "(SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND backend_xid IS NOT NULL)"
+                    ),
+                ))
+                .get_result(conn)
+                .unwrap();
+                n > 0
+            }
+        }
+    }
+}
+
+/// Waits `delay`, then kills the server the moment a write transaction is
+/// seen open (or after 5 s regardless). Returns whether one was open.
+fn kill_in_write_tx(server: &mut Server, delay: Duration) -> bool {
+    std::thread::sleep(delay);
+    let mut probe = Probe::open(server.storage());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let open = probe.write_tx_open();
+        if open || Instant::now() >= deadline {
+            // Closed first, while the server still holds the database: the
+            // restarted server, not this probe, must recover it.
+            drop(probe);
+            server.kill();
+            return open;
+        }
+        std::thread::sleep(Duration::from_micros(300));
+    }
+}
+
+#[derive(Debug, Default)]
+struct Figures {
+    steady: usize,
+    bursts: usize,
+    kills_in_write_tx: usize,
+    kills_in_start_up: usize,
+    restarts: Vec<Duration>,
+}
+
+/// The staff's clients, talking to the server's current run.
+fn clients_of(server: &Server, staff: &[Client]) -> Vec<Client> {
+    staff
+        .iter()
+        .map(|c| c.rebased(server.http(), &server.base))
+        .collect()
+}
+
+/// Retries every unknown request once, all at once, each from the worker
+/// that first sent it.
+fn retry_all(books: &mut Books, clients: &[Client]) -> Vec<tokio::task::JoinHandle<Vec<Sent>>> {
+    let mut by_worker: Vec<Vec<Prepared>> = vec![Vec::new(); clients.len()];
+    for (w, req) in books.unknown.drain(..) {
+        by_worker[w].push(req);
+    }
+    by_worker
+        .into_iter()
+        .enumerate()
+        .filter(|(_, reqs)| !reqs.is_empty())
+        .map(|(w, reqs)| tokio::spawn(burst(w, clients[w].clone(), reqs, true)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_kill_9_cycles() {
+    let started = Instant::now();
+    let postgres = std::env::var(crate::server::PG_ENV).is_ok_and(|u| !u.trim().is_empty());
+    let cycles = env_number("SCF_CRASH_CYCLES").map_or(
+        if postgres {
+            CYCLES_POSTGRES
+        } else {
+            CYCLES_SQLITE
+        },
+        |n| usize::try_from(n).unwrap(),
+    );
+    let seed = env_number("SCF_CRASH_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    });
+    let db = if postgres { "PostgreSQL" } else { "SQLite" };
+    eprintln!("crash: seed {seed:#x} (SCF_CRASH_SEED), {cycles} cycles (SCF_CRASH_CYCLES) on {db}");
+    let mut rng = Rng(seed);
+
+    let mut server = Server::start_logging("warn").await;
+    let mut staff_clients = Vec::new();
+    for _ in 0..WORKERS {
+        staff_clients.push(staff(&server, "admin").await);
+    }
+    // Everything recorded after this is a worker's mutation.
+    let setup_entries = ledger_entries(&server.operator()).await.len() as u64;
+
+    let mut books = Books::default();
+    let mut figures = Figures::default();
+    for cycle in 1..=cycles {
+        let clients = clients_of(&server, &staff_clients);
+        let retried = books.unknown.len();
+        // Every third cycle is a burst, its kill timed to land while the
+        // writer has a large group commit open.
+        let is_burst = cycle % 3 == 0;
+        // The answers lost in the last kill are asked for again first, all
+        // at once, beside the new load. In a burst cycle they are part of
+        // the burst; otherwise the kill waits until they are settled, so
+        // lost answers do not pile up from cycle to cycle.
+        let retries = retry_all(&mut books, &clients);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for (w, me) in clients.iter().enumerate() {
+            let mut wrng = rng.fork();
+            let me = me.clone();
+            tasks.push(if is_burst {
+                let reqs = (0..BURST).map(|_| next_request(&me, &mut wrng)).collect();
+                tokio::spawn(burst(w, me, reqs, false))
+            } else {
+                tokio::spawn(steady(w, me, wrng, stop.clone()))
+            });
+        }
+        let mut counts = [0usize; 3];
+        let mut file = |books: &mut Books, sent: Vec<Sent>| {
+            for s in sent {
+                match books.file(s) {
+                    Some(How::Answered) => counts[0] += 1,
+                    Some(How::CommittedUnanswered) => counts[1] += 1,
+                    Some(How::RanOnRetry) => counts[2] += 1,
+                    None => {}
+                }
+            }
+        };
+        let retry_time = Instant::now();
+        let in_tx = if is_burst {
+            tasks.extend(retries);
+            figures.bursts += 1;
+            let delay = Duration::from_millis(rng.between(20, BURST_KILL_MS));
+            tokio::task::block_in_place(|| kill_in_write_tx(&mut server, delay))
+        } else {
+            for task in retries {
+                file(&mut books, task.await.unwrap());
+            }
+            if retried > 0 {
+                eprintln!(
+                    "crash: {retried} retries settled in {:.0?}",
+                    retry_time.elapsed()
+                );
+            }
+            figures.steady += 1;
+            tokio::time::sleep(Duration::from_millis(rng.between(150, 450))).await;
+            server.kill();
+            false
+        };
+        figures.kills_in_write_tx += usize::from(in_tx);
+        stop.store(true, Ordering::Relaxed);
+        for task in tasks {
+            file(&mut books, task.await.unwrap());
+        }
+
+        // Every fifth cycle the first start-up after the kill is killed too.
+        if cycle % 5 == 0 {
+            let after = Duration::from_millis(rng.between(5, 300));
+            server.start_and_kill(after).await;
+            figures.kills_in_start_up += 1;
+        }
+        let restart = Instant::now();
+        server.restart().await;
+        figures.restarts.push(restart.elapsed());
+        // The restarted server signs a checkpoint over everything it
+        // restored: it must cover every answer given so far.
+        let size = server.wait_for_checkpoint(0).await["size"]
+            .as_u64()
+            .unwrap();
+        let max_acked = books.acks.iter().map(|a| a.seq).max().unwrap_or(0);
+        assert!(
+            size > max_acked,
+            "cycle {cycle}: the restarted ledger has {size} entries, but seq {max_acked} was acknowledged"
+        );
+        let kind = match (is_burst, in_tx) {
+            (false, _) => "steady",
+            (true, true) => "burst, killed in a write transaction",
+            (true, false) => "burst, killed outside a write transaction",
+        };
+        eprintln!(
+            "crash: cycle {cycle:>3} {kind}: {} answered; {retried} retried -> {} had committed, {} ran; {} unknown; restart {:.0?}",
+            counts[0],
+            counts[1],
+            counts[2],
+            books.unknown.len(),
+            figures.restarts.last().unwrap(),
+        );
+    }
+
+    // The server is up after the last restart: settle what is unknown.
+    let mut rounds = 0;
+    while !books.unknown.is_empty() {
+        rounds += 1;
+        assert!(
+            rounds <= 10,
+            "still unknown after 10 rounds: {:?}",
+            books.unknown
+        );
+        let clients = clients_of(&server, &staff_clients);
+        for task in retry_all(&mut books, &clients) {
+            for sent in task.await.unwrap() {
+                books.file(sent);
+            }
+        }
+    }
+    let acks = books.acks;
+
+    // Every acknowledged mutation, once, where its receipt said.
+    let op = server.operator();
+    let entries = ledger_entries(&op).await;
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e.seq, i as u64, "seq has a gap or a repeat at {i}");
+    }
+    let mut ids = HashSet::new();
+    for e in &entries {
+        assert!(
+            ids.insert(e.intent_id.as_str()),
+            "intent {} is recorded twice",
+            e.intent_id
+        );
+    }
+    let by_id: HashMap<&str, &crate::mutations::Listed> =
+        entries.iter().map(|e| (e.intent_id.as_str(), e)).collect();
+    for a in &acks {
+        let e = by_id.get(a.req.intent_id.as_str()).unwrap_or_else(|| {
+            panic!(
+                "LOST: {} {} acknowledged at seq {} ({:?}) is not in the ledger",
+                a.req.kind, a.req.intent_id, a.seq, a.how
+            )
+        });
+        assert_eq!(
+            (e.seq, e.leaf.as_str(), e.chain.as_str(), e.kind.as_str()),
+            (a.seq, a.leaf.as_str(), a.chain.as_str(), a.req.kind),
+            "{} ({:?}) is not where its receipt says",
+            a.req.intent_id,
+            a.how
+        );
+    }
+    let recorded = entries.len() as u64 - setup_entries;
+    assert_eq!(
+        recorded,
+        acks.len() as u64,
+        "every recorded mutation was acknowledged to its client, and only those"
+    );
+
+    // Every stored answer, after all the kills, is the answer first given.
+    let clients = clients_of(&server, &staff_clients);
+    let acks = Arc::new(acks);
+    for chunk in (0..acks.len()).collect::<Vec<_>>().chunks(32) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .map(|&i| {
+                let (acks, me) = (acks.clone(), clients[acks[i].worker].clone());
+                tokio::spawn(async move {
+                    let a = &acks[i];
+                    let again = a.req.send(&me).await;
+                    assert!(again.replayed(), "{}", a.req.intent_id);
+                    assert_eq!(
+                        (again.status, &again.body),
+                        (a.status, &a.body),
+                        "the stored answer of {} ({:?}) changed",
+                        a.req.intent_id,
+                        a.how
+                    );
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+
+    // A clean stop covers everything with a checkpoint; the export of the
+    // whole crashed-and-restarted ledger verifies offline.
+    server.stop();
+    let export = server.export("crash.jsonl");
+    let report = server.verify(&export);
+    assert!(
+        report.contains(&format!("entries        {} verified", entries.len())),
+        "{report}"
+    );
+
+    let count = |how| acks.iter().filter(|a| a.how == how).count();
+    let restarts = &figures.restarts;
+    let mean = restarts.iter().sum::<Duration>() / u32::try_from(restarts.len().max(1)).unwrap();
+    eprintln!(
+        "crash: {cycles} kill -9 cycles on {db} survived ({} steady, {} burst, {} of the burst kills in an open write transaction, {} more kills during start-up), seed {seed:#x}",
+        figures.steady, figures.bursts, figures.kills_in_write_tx, figures.kills_in_start_up
+    );
+    eprintln!(
+        "crash: {} mutations acknowledged ({} answered at once, {} committed but unanswered, {} ran on retry), 0 lost, none twice; {} ledger entries VALID; {} 5xx answers; restart mean {:.0?}, max {:.0?}; {:.1?} in all",
+        acks.len(),
+        count(How::Answered),
+        count(How::CommittedUnanswered),
+        count(How::RanOnRetry),
+        entries.len(),
+        books.server_errors,
+        mean,
+        restarts.iter().max().copied().unwrap_or_default(),
+        started.elapsed()
+    );
+    assert!(
+        figures.bursts == 0 || figures.kills_in_write_tx > 0,
+        "no burst kill landed in a write transaction"
+    );
+}
