@@ -115,6 +115,16 @@ impl Client {
         }
     }
 
+    /// The same user, talking to the server at `base` through `http` (a
+    /// restarted server may listen elsewhere).
+    pub fn rebased(&self, http: &reqwest::Client, base: &str) -> Client {
+        Client {
+            http: http.clone(),
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// Another user of the same server, holding `key`, not logged in.
     pub fn colleague(&self, key: SecretKey, org_id: &str, user_id: &str) -> Client {
         Client::new(&self.http, &self.base, key, org_id, user_id)
@@ -180,6 +190,27 @@ impl Client {
             req = req.bearer_auth(token);
         }
         reply(format!("POST {path}"), req).await
+    }
+
+    /// [`Client::post`] that reports a failed exchange (connection refused
+    /// or reset, as when the server is killed) instead of panicking: the
+    /// caller cannot know whether the server acted on it.
+    pub async fn try_post(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        body: Vec<u8>,
+    ) -> Result<Reply, String> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Idempotency-Key", idempotency_key)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        try_reply(format!("POST {path}"), req).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -1,9 +1,11 @@
 //! Crash test: the real `scf` under signed mutations from several clients
 //! is killed with SIGKILL at random moments and started again on the same
-//! data directory and database, cycle after cycle. Some kills are timed to
-//! land while the writer's group commit of a large batch is open (a torn
-//! batch). Clients record every receipt; a request whose answer was lost
-//! in a kill is "unknown" and is retried after the restart under the same
+//! data directory and database, cycle after cycle. Every third cycle is a
+//! burst of a few hundred requests whose kill is timed, by watching the
+//! database from outside, to land while the writer's group commit is open
+//! (a torn batch); every fifth restart is itself killed during start-up.
+//! Clients record every receipt; a request whose answer was lost in a kill
+//! is "unknown" and is retried after the restart under the same
 //! Idempotency-Key. At the end every acknowledged mutation is in the
 //! ledger with the seq and hashes it was acknowledged with, seq has no
 //! gap, no intent is recorded twice, nothing was recorded that no client

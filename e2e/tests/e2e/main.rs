@@ -9,6 +9,7 @@
 )]
 
 mod client;
+mod crash;
 mod mutations;
 mod onboarding;
 mod race;

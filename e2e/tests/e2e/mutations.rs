@@ -1,8 +1,10 @@
 //! Signed mutations prepared ahead of sending, so a test can send the same
 //! bytes again (a retry under the same Idempotency-Key, a replay under a
-//! new one) and find them in the ledger by intent id.
+//! new one) and find them in the ledger by intent id; and the operator's
+//! staff, for tests that need several independent clients.
 
 use crate::client::{Client, Reply, new_id, new_key};
+use crate::server::Server;
 use serde_json::{Value, json};
 
 /// One request as it goes on the wire.
@@ -41,6 +43,11 @@ impl Prepared {
 
     pub async fn send(&self, by: &Client) -> Reply {
         by.post(&self.path, &self.idempotency_key, self.body.clone())
+            .await
+    }
+
+    pub async fn try_send(&self, by: &Client) -> Result<Reply, String> {
+        by.try_post(&self.path, &self.idempotency_key, self.body.clone())
             .await
     }
 }
@@ -109,6 +116,29 @@ pub fn enrolment(user: &Client) -> Prepared {
         &user.org_id,
         json!({"user": user.user_id, "public_key": user.public_key_hex()}),
     )
+}
+
+/// A user of the operator's organisation with `role`, added by the
+/// bootstrapped admin, enrolled and logged in: an independent client with
+/// its own key, token and Idempotency-Keys.
+pub async fn staff(server: &Server, role: &str) -> Client {
+    let op = server.operator();
+    let (add, mut user) = add_user(&op, role);
+    add.send(&op).await.expect(201);
+    enrolment(&user).send(&user).await.expect(201);
+    let login = Prepared::new(
+        &user,
+        "/v1/tokens",
+        "auth.token",
+        &user.org_id,
+        json!({"user": user.user_id, "label": "e2e", "days": 1}),
+    );
+    let token = login.send(&user).await.expect(201)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    user.token = Some(token);
+    user
 }
 
 /// One entry as `GET /v1/ledger/entries` lists it.

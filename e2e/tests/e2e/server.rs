@@ -321,6 +321,21 @@ impl Server {
         );
     }
 
+    /// Starts `scf serve` and SIGKILLs it `after` later, ready or not: a
+    /// crash during start-up (migrations, the replay of the stored ledger,
+    /// the start-up checkpoint). Fails if it exits by itself first.
+    pub async fn start_and_kill(&mut self, after: Duration) {
+        assert!(self.process.is_none(), "the server is running already");
+        self.starts += 1;
+        let mut process = self.spawn_serve(&format!("127.0.0.1:{}", self.port));
+        tokio::time::sleep(after).await;
+        if let Some(status) = process.0.try_wait().unwrap() {
+            print_logs(&self.logs);
+            panic!("scf serve exited by itself with {status} while starting");
+        }
+        process.stop();
+    }
+
     /// Starts the server again on the same data directory and database
     /// (and, if it is still free, the same port).
     pub async fn restart(&mut self) {
@@ -361,6 +376,11 @@ impl Server {
 
     pub fn storage(&self) -> &Storage {
         &self.storage
+    }
+
+    /// The HTTP client of the current run of the server.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
