@@ -325,6 +325,93 @@ fn retry_all(books: &mut Books, clients: &[Client]) -> Vec<tokio::task::JoinHand
         .collect()
 }
 
+/// Retries every unknown request until each has a final answer; the
+/// server must be up.
+async fn settle(server: &Server, staff: &[Client], books: &mut Books) {
+    let mut rounds = 0;
+    while !books.unknown.is_empty() {
+        rounds += 1;
+        assert!(
+            rounds <= 10,
+            "still unknown after 10 rounds: {:?}",
+            books.unknown
+        );
+        let clients = clients_of(server, staff);
+        for task in retry_all(books, &clients) {
+            for sent in task.await.unwrap() {
+                books.file(sent);
+            }
+        }
+    }
+}
+
+/// Checks the ledger against what the clients were told: seq without gap,
+/// no intent twice, every acknowledged mutation where its receipt says,
+/// nothing recorded after the first `setup_entries` that no client was
+/// told about; then that every stored answer is still the answer first
+/// given, byte for byte. Returns the number of entries.
+async fn audit(server: &Server, staff: &[Client], acks: &[Ack], setup_entries: u64) -> u64 {
+    let op = server.operator();
+    let entries = ledger_entries(&op).await;
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e.seq, i as u64, "seq has a gap or a repeat at {i}");
+    }
+    let mut ids = HashSet::new();
+    for e in &entries {
+        assert!(
+            ids.insert(e.intent_id.as_str()),
+            "intent {} is recorded twice",
+            e.intent_id
+        );
+    }
+    let by_id: HashMap<&str, &crate::mutations::Listed> =
+        entries.iter().map(|e| (e.intent_id.as_str(), e)).collect();
+    for a in acks {
+        let e = by_id.get(a.req.intent_id.as_str()).unwrap_or_else(|| {
+            panic!(
+                "LOST: {} {} acknowledged at seq {} ({:?}) is not in the ledger",
+                a.req.kind, a.req.intent_id, a.seq, a.how
+            )
+        });
+        assert_eq!(
+            (e.seq, e.leaf.as_str(), e.chain.as_str(), e.kind.as_str()),
+            (a.seq, a.leaf.as_str(), a.chain.as_str(), a.req.kind),
+            "{} ({:?}) is not where its receipt says",
+            a.req.intent_id,
+            a.how
+        );
+    }
+    let recorded = entries.len() as u64 - setup_entries;
+    assert_eq!(
+        recorded,
+        acks.len() as u64,
+        "every recorded mutation was acknowledged to its client, and only those"
+    );
+
+    let clients = clients_of(server, staff);
+    for chunk in acks.chunks(32) {
+        let replays: Vec<_> = chunk
+            .iter()
+            .map(|a| {
+                let (me, req) = (clients[a.worker].clone(), a.req.clone());
+                tokio::spawn(async move { req.send(&me).await })
+            })
+            .collect();
+        for (a, replay) in chunk.iter().zip(replays) {
+            let again = replay.await.unwrap();
+            assert!(again.replayed(), "{}", a.req.intent_id);
+            assert_eq!(
+                (again.status, &again.body),
+                (a.status, &a.body),
+                "the stored answer of {} ({:?}) changed",
+                a.req.intent_id,
+                a.how
+            );
+        }
+    }
+    entries.len() as u64
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_kill_9_cycles() {
     let started = Instant::now();
@@ -392,6 +479,7 @@ async fn crash_kill_9_cycles() {
             }
         };
         let retry_time = Instant::now();
+        let mut settled_in = None;
         let in_tx = if is_burst {
             tasks.extend(retries);
             figures.bursts += 1;
@@ -402,10 +490,7 @@ async fn crash_kill_9_cycles() {
                 file(&mut books, task.await.unwrap());
             }
             if retried > 0 {
-                eprintln!(
-                    "crash: {retried} retries settled in {:.0?}",
-                    retry_time.elapsed()
-                );
+                settled_in = Some(retry_time.elapsed());
             }
             figures.steady += 1;
             tokio::time::sleep(Duration::from_millis(rng.between(150, 450))).await;
@@ -442,106 +527,29 @@ async fn crash_kill_9_cycles() {
             (true, true) => "burst, killed in a write transaction",
             (true, false) => "burst, killed outside a write transaction",
         };
+        let settled = settled_in.map_or(String::new(), |t| format!(" in {t:.0?}"));
         eprintln!(
-            "crash: cycle {cycle:>3} {kind}: {} answered; {retried} retried -> {} had committed, {} ran; {} unknown; restart {:.0?}",
-            counts[0],
+            "crash: cycle {cycle:>3} {kind}: {retried} retried{settled} -> {} had committed, {} ran; {} answered; {} unknown; restart {:.0?}",
             counts[1],
             counts[2],
+            counts[0],
             books.unknown.len(),
             figures.restarts.last().unwrap(),
         );
     }
 
     // The server is up after the last restart: settle what is unknown.
-    let mut rounds = 0;
-    while !books.unknown.is_empty() {
-        rounds += 1;
-        assert!(
-            rounds <= 10,
-            "still unknown after 10 rounds: {:?}",
-            books.unknown
-        );
-        let clients = clients_of(&server, &staff_clients);
-        for task in retry_all(&mut books, &clients) {
-            for sent in task.await.unwrap() {
-                books.file(sent);
-            }
-        }
-    }
+    settle(&server, &staff_clients, &mut books).await;
+    let entries = audit(&server, &staff_clients, &books.acks, setup_entries).await;
     let acks = books.acks;
-
-    // Every acknowledged mutation, once, where its receipt said.
-    let op = server.operator();
-    let entries = ledger_entries(&op).await;
-    for (i, e) in entries.iter().enumerate() {
-        assert_eq!(e.seq, i as u64, "seq has a gap or a repeat at {i}");
-    }
-    let mut ids = HashSet::new();
-    for e in &entries {
-        assert!(
-            ids.insert(e.intent_id.as_str()),
-            "intent {} is recorded twice",
-            e.intent_id
-        );
-    }
-    let by_id: HashMap<&str, &crate::mutations::Listed> =
-        entries.iter().map(|e| (e.intent_id.as_str(), e)).collect();
-    for a in &acks {
-        let e = by_id.get(a.req.intent_id.as_str()).unwrap_or_else(|| {
-            panic!(
-                "LOST: {} {} acknowledged at seq {} ({:?}) is not in the ledger",
-                a.req.kind, a.req.intent_id, a.seq, a.how
-            )
-        });
-        assert_eq!(
-            (e.seq, e.leaf.as_str(), e.chain.as_str(), e.kind.as_str()),
-            (a.seq, a.leaf.as_str(), a.chain.as_str(), a.req.kind),
-            "{} ({:?}) is not where its receipt says",
-            a.req.intent_id,
-            a.how
-        );
-    }
-    let recorded = entries.len() as u64 - setup_entries;
-    assert_eq!(
-        recorded,
-        acks.len() as u64,
-        "every recorded mutation was acknowledged to its client, and only those"
-    );
-
-    // Every stored answer, after all the kills, is the answer first given.
-    let clients = clients_of(&server, &staff_clients);
-    let acks = Arc::new(acks);
-    for chunk in (0..acks.len()).collect::<Vec<_>>().chunks(32) {
-        let tasks: Vec<_> = chunk
-            .iter()
-            .map(|&i| {
-                let (acks, me) = (acks.clone(), clients[acks[i].worker].clone());
-                tokio::spawn(async move {
-                    let a = &acks[i];
-                    let again = a.req.send(&me).await;
-                    assert!(again.replayed(), "{}", a.req.intent_id);
-                    assert_eq!(
-                        (again.status, &again.body),
-                        (a.status, &a.body),
-                        "the stored answer of {} ({:?}) changed",
-                        a.req.intent_id,
-                        a.how
-                    );
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-    }
 
     // A clean stop covers everything with a checkpoint; the export of the
     // whole crashed-and-restarted ledger verifies offline.
-    server.stop();
+    tokio::task::block_in_place(|| server.stop());
     let export = server.export("crash.jsonl");
     let report = server.verify(&export);
     assert!(
-        report.contains(&format!("entries        {} verified", entries.len())),
+        report.contains(&format!("entries        {entries} verified")),
         "{report}"
     );
 
@@ -558,7 +566,7 @@ async fn crash_kill_9_cycles() {
         count(How::Answered),
         count(How::CommittedUnanswered),
         count(How::RanOnRetry),
-        entries.len(),
+        entries,
         books.server_errors,
         mean,
         restarts.iter().max().copied().unwrap_or_default(),
@@ -567,5 +575,64 @@ async fn crash_kill_9_cycles() {
     assert!(
         figures.bursts == 0 || figures.kills_in_write_tx > 0,
         "no burst kill landed in a write transaction"
+    );
+}
+
+/// SIGTERM in the middle of a burst, as a service manager stops the
+/// service: it exits 0, every answer it gave is in the ledger, and the
+/// checkpoint it published on the way out covers all of them, so an export
+/// taken while it is down is complete. Requests it cut off are settled
+/// after a restart, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load() {
+    let mut server = Server::start_logging("warn").await;
+    let mut staff_clients = Vec::new();
+    for _ in 0..2 {
+        staff_clients.push(staff(&server, "admin").await);
+    }
+    let setup_entries = ledger_entries(&server.operator()).await.len() as u64;
+    let mut rng = Rng(env_number("SCF_CRASH_SEED").unwrap_or(0x5eed));
+    let tasks: Vec<_> = clients_of(&server, &staff_clients)
+        .into_iter()
+        .enumerate()
+        .map(|(w, me)| {
+            let reqs = (0..BURST).map(|_| next_request(&me, &mut rng)).collect();
+            tokio::spawn(burst(w, me, reqs, false))
+        })
+        .collect();
+    // Early in the burst: most requests are still in flight.
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    tokio::task::block_in_place(|| server.stop());
+    let mut books = Books::default();
+    for task in tasks {
+        for sent in task.await.unwrap() {
+            books.file(sent);
+        }
+    }
+    let answered = books.acks.len();
+    let cut_off = books.unknown.len();
+
+    let published: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(server.data_dir().join("published-checkpoint.json")).unwrap(),
+    )
+    .unwrap();
+    let covered = published["size"].as_u64().unwrap();
+    let max_acked = books.acks.iter().map(|a| a.seq).max().unwrap_or(0);
+    assert!(
+        covered > max_acked,
+        "the checkpoint published at stop covers {covered} entries, but seq {max_acked} was acknowledged"
+    );
+    let export = server.export("stopped.jsonl");
+    let report = server.verify(&export);
+    assert!(
+        report.contains(&format!("entries        {covered} verified")),
+        "{report}"
+    );
+
+    server.restart().await;
+    settle(&server, &staff_clients, &mut books).await;
+    let entries = audit(&server, &staff_clients, &books.acks, setup_entries).await;
+    eprintln!(
+        "sigterm: {answered} answered before the stop (all covered by the final checkpoint of {covered}), {cut_off} cut off and settled after the restart; {entries} entries"
     );
 }

@@ -280,6 +280,51 @@ async fn idempotency_key_concurrent_then_sequential() {
     assert_eq!(entries_of(&entries, &[req.intent_id.as_str()]).len(), 1);
 }
 
+/// 64 different requests under one Idempotency-Key at once: exactly one
+/// runs; the others are told the key is busy (409 `request_in_progress`)
+/// or, once it has an answer, that it belongs to another request (422
+/// `idempotency_key_reused`), and they stay that way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn race_one_idempotency_key_many_bodies() {
+    let server = Server::start().await;
+    let op = server.operator();
+    let key = new_id();
+    let reqs: Vec<Prepared> = (0..N)
+        .map(|_| Prepared {
+            idempotency_key: key.clone(),
+            ..mutations::add_key(&op)
+        })
+        .collect();
+    let replies = race_same(N, &op, reqs.clone()).await;
+    let won = one_winner(&replies, 201, "64 requests under one Idempotency-Key");
+    for r in replies.iter().filter(|r| r.status != 201) {
+        assert!(
+            matches!(
+                r.outcome().as_str(),
+                "409 request_in_progress" | "422 idempotency_key_reused"
+            ),
+            "{}",
+            r.json()
+        );
+    }
+    // Settled: every loser is now told the key is taken, the winner gets
+    // its answer back.
+    for (i, req) in reqs.iter().enumerate() {
+        let again = req.send(&op).await;
+        if i == won {
+            assert!(again.replayed());
+            assert_eq!(again.body, replies[won].body);
+        } else {
+            assert_eq!(again.outcome(), "422 idempotency_key_reused");
+        }
+    }
+    let ids: Vec<&str> = reqs.iter().map(|r| r.intent_id.as_str()).collect();
+    let entries = ledger_entries(&op).await;
+    let recorded = entries_of(&entries, &ids);
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].intent_id, reqs[won].intent_id);
+}
+
 /// A committed intent replayed under a new Idempotency-Key right after a
 /// `kill -9` and a restart is still refused (the restarted writer knows
 /// every recorded intent id), and its own key still returns the original
