@@ -74,14 +74,16 @@ fn env_number(name: &str) -> Option<u64> {
 }
 
 /// A mutation the operator's staff may make at any time: onboard a firm,
-/// add a colleague, or register a key of their own.
+/// add a colleague, register a key of their own, or log in again (whose
+/// answer, a token, is derived again on a retry rather than stored).
 fn next_request(me: &Client, rng: &mut Rng) -> Prepared {
     const KINDS: [&str; 4] = ["core_enterprise", "funder", "warehouse", "logistics"];
     const ROLES: [&str; 5] = ["admin", "maker", "checker", "viewer", "auditor"];
     match rng.below(10) {
-        0..=3 => mutations::onboard(me, &new_id(), KINDS[rng.below(4) as usize]),
-        4..=6 => mutations::add_user(me, ROLES[rng.below(5) as usize]).0,
-        _ => mutations::add_key(me),
+        0..=2 => mutations::onboard(me, &new_id(), KINDS[rng.below(4) as usize]),
+        3..=5 => mutations::add_user(me, ROLES[rng.below(5) as usize]).0,
+        6..=8 => mutations::add_key(me),
+        _ => mutations::login(me),
     }
 }
 

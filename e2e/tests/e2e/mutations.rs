@@ -118,6 +118,19 @@ pub fn enrolment(user: &Client) -> Prepared {
     )
 }
 
+/// A login (`POST /v1/tokens`, an `auth.token` intent signed by one of the
+/// user's keys, no token needed). Its answer holds a token the server
+/// never stores: a retry gets the same token, derived again.
+pub fn login(user: &Client) -> Prepared {
+    Prepared::new(
+        user,
+        "/v1/tokens",
+        "auth.token",
+        &user.org_id,
+        json!({"user": user.user_id, "label": "e2e", "days": 1}),
+    )
+}
+
 /// A user of the operator's organisation with `role`, added by the
 /// bootstrapped admin, enrolled and logged in: an independent client with
 /// its own key, token and Idempotency-Keys.
@@ -126,14 +139,7 @@ pub async fn staff(server: &Server, role: &str) -> Client {
     let (add, mut user) = add_user(&op, role);
     add.send(&op).await.expect(201);
     enrolment(&user).send(&user).await.expect(201);
-    let login = Prepared::new(
-        &user,
-        "/v1/tokens",
-        "auth.token",
-        &user.org_id,
-        json!({"user": user.user_id, "label": "e2e", "days": 1}),
-    );
-    let token = login.send(&user).await.expect(201)["token"]
+    let token = login(&user).send(&user).await.expect(201)["token"]
         .as_str()
         .unwrap()
         .to_owned();
