@@ -563,7 +563,7 @@ async fn crash_kill_9_cycles() {
         figures.steady, figures.bursts, figures.kills_in_write_tx, figures.kills_in_start_up
     );
     eprintln!(
-        "crash: {} mutations acknowledged ({} answered at once, {} committed but unanswered, {} ran on retry), 0 lost, none twice; {} ledger entries VALID; {} 5xx answers; restart mean {:.0?}, max {:.0?}; {:.1?} in all",
+        "crash: {} mutations acknowledged ({} answered at once, {} committed but unanswered, {} ran on retry), 0 lost, none twice; {} ledger entries VALID; {} 5xx answers; restart mean {:.1?}, max {:.1?}; {:.1?} in all",
         acks.len(),
         count(How::Answered),
         count(How::CommittedUnanswered),
@@ -634,7 +634,18 @@ async fn sigterm_under_load() {
     server.restart().await;
     settle(&server, &staff_clients, &mut books).await;
     let entries = audit(&server, &staff_clients, &books.acks, setup_entries).await;
+    // A graceful stop answers what it ran: nothing it cut off had
+    // committed.
+    let committed_unanswered = books
+        .acks
+        .iter()
+        .filter(|a| a.how == How::CommittedUnanswered)
+        .count();
     eprintln!(
-        "sigterm: {answered} answered before the stop (all covered by the final checkpoint of {covered}), {cut_off} cut off and settled after the restart; {entries} entries"
+        "sigterm: {answered} answered before the stop (all covered by the final checkpoint of {covered}), {cut_off} cut off ({committed_unanswered} of them had committed) and settled after the restart; {entries} entries"
+    );
+    assert_eq!(
+        committed_unanswered, 0,
+        "SIGTERM committed requests without answering them"
     );
 }

@@ -26,11 +26,7 @@ use crate::server::Server;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-/// How many races the suite ran (reported with the figures).
-pub static RACES_RUN: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs `f(0)`, ..., `f(n - 1)` as `n` concurrent tasks that all start at
 /// the same instant, and returns their outputs in index order.
@@ -46,7 +42,6 @@ where
     Fut: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
-    RACES_RUN.fetch_add(1, Ordering::Relaxed);
     let gate = Arc::new(tokio::sync::Barrier::new(n));
     let tasks: Vec<_> = (0..n)
         .map(|i| {
