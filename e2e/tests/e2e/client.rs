@@ -50,6 +50,28 @@ impl Reply {
         })
     }
 
+    /// The problem `code` of an error answer.
+    pub fn code(&self) -> Option<String> {
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v["code"].as_str().map(str::to_owned))
+    }
+
+    /// Whether the server answered from its idempotency store.
+    pub fn replayed(&self) -> bool {
+        self.headers
+            .get("Idempotent-Replayed")
+            .is_some_and(|v| v == "true")
+    }
+
+    /// `201`, or `409 conflict` for a problem: what a tally counts.
+    pub fn outcome(&self) -> String {
+        match self.code() {
+            Some(code) if self.status >= 400 => format!("{} {code}", self.status),
+            _ => self.status.to_string(),
+        }
+    }
+
     /// The JSON body, after insisting on `status`.
     #[track_caller]
     pub fn expect(&self, status: u16) -> Value {
@@ -91,6 +113,21 @@ impl Client {
             user_id: user_id.to_owned(),
             token: None,
         }
+    }
+
+    /// The same user, talking to the server at `base` through `http` (a
+    /// restarted server may listen elsewhere).
+    pub fn rebased(&self, http: &reqwest::Client, base: &str) -> Client {
+        Client {
+            http: http.clone(),
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// Another user of the same server, holding `key`, not logged in.
+    pub fn colleague(&self, key: SecretKey, org_id: &str, user_id: &str) -> Client {
+        Client::new(&self.http, &self.base, key, org_id, user_id)
     }
 
     /// The same user and token, signing with another of their keys.
@@ -155,6 +192,27 @@ impl Client {
         reply(format!("POST {path}"), req).await
     }
 
+    /// [`Client::post`] that reports a failed exchange (connection refused
+    /// or reset, as when the server is killed) instead of panicking: the
+    /// caller cannot know whether the server acted on it.
+    pub async fn try_post(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        body: Vec<u8>,
+    ) -> Result<Reply, String> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("Idempotency-Key", idempotency_key)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        try_reply(format!("POST {path}"), req).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some(token) = &self.token {
@@ -165,11 +223,18 @@ impl Client {
 }
 
 async fn reply(what: String, req: reqwest::RequestBuilder) -> Reply {
-    let r = req.send().await.unwrap_or_else(|e| panic!("{what}: {e}"));
-    Reply {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        body: r.bytes().await.unwrap().to_vec(),
+    try_reply(what, req).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn try_reply(what: String, req: reqwest::RequestBuilder) -> Result<Reply, String> {
+    let r = req.send().await.map_err(|e| format!("{what}: {e}"))?;
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    // A body cut off half-way is as unknown an outcome as no answer at all.
+    let body = r.bytes().await.map_err(|e| format!("{what}: {e}"))?;
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_vec(),
         what,
-    }
+    })
 }

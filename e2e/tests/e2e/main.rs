@@ -9,6 +9,10 @@
 )]
 
 mod client;
+mod crash;
+mod mutations;
 mod onboarding;
+mod race;
+mod rollback;
 mod server;
 mod walkthrough;

@@ -4,7 +4,8 @@
 use crate::client::{Client, new_http};
 use scf_backend::db::testing::TestDb;
 use scf_ledger::sig::SecretKey;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -126,18 +127,36 @@ impl Bootstrapped {
     }
 }
 
+/// Where the server keeps its ledger: the SQLite file in its data dir, or
+/// a database of its own on a PostgreSQL server.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    Sqlite(PathBuf),
+    Postgres {
+        /// The server the test databases live on (the `SCF_E2E_DATABASE_URL`).
+        admin_url: String,
+        /// This server's database on it.
+        name: String,
+    },
+}
+
 /// A running `scf serve` with its own data directory (and database).
 /// Dropping it kills the process and, if the test is failing, prints the
-/// server's output.
+/// server's output. It can be killed, stopped and started again on the
+/// same data directory and database.
 #[derive(Debug)]
 pub struct Server {
-    process: Process,
+    /// None while the server is down (killed or stopped).
+    process: Option<Process>,
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    port: u16,
     pub bootstrap: Bootstrapped,
     http: reqwest::Client,
     env: Vec<(&'static str, String)>,
     logs: [PathBuf; 2],
+    starts: usize,
+    storage: Storage,
     /// Dropped after `Drop::drop` has stopped the server, so a PostgreSQL
     /// database is removed only once nothing uses it.
     _db: Option<TestDb>,
@@ -147,24 +166,35 @@ pub struct Server {
 impl Server {
     /// `scf bootstrap`, then `scf serve` until `/readyz` answers 200.
     pub async fn start() -> Server {
+        Server::start_logging("info").await
+    }
+
+    /// [`Server::start`] with another `SCF_LOG` filter: a long crash run
+    /// logs less.
+    pub async fn start_logging(log: &str) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("scf-e2e-")
             .tempdir()
             .unwrap();
         let data_dir = dir.path().join("data");
-        let db = std::env::var(PG_ENV)
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .map(|url| TestDb::postgres(&url).unwrap());
+        let admin_url = std::env::var(PG_ENV).ok().filter(|u| !u.trim().is_empty());
+        let db = admin_url
+            .as_deref()
+            .map(|url| TestDb::postgres(url).unwrap());
         let mut env = vec![
             ("SCF_DATA_DIR", data_dir.display().to_string()),
             ("SCF_ORIGIN", ORIGIN.to_owned()),
-            ("SCF_LOG", "info".to_owned()),
+            ("SCF_LOG", log.to_owned()),
         ];
         // Without it the server uses its default, SQLite in the data dir.
-        if let Some(db) = &db {
-            env.push(("SCF_DATABASE_URL", db.url().to_owned()));
-        }
+        let storage = match (&db, admin_url) {
+            (Some(db), Some(admin_url)) => {
+                env.push(("SCF_DATABASE_URL", db.url().to_owned()));
+                let name = db.url().rsplit('/').next().unwrap().to_owned();
+                Storage::Postgres { admin_url, name }
+            }
+            _ => Storage::Sqlite(data_dir.join("scf.db")),
+        };
 
         let key_file = dir.path().join("operator.key");
         let out = clean_command(&scf_bin())
@@ -181,50 +211,176 @@ impl Server {
             dir.path().join("serve.stdout"),
             dir.path().join("serve.stderr"),
         ];
-        let http = new_http();
-        // The free port is found by binding and releasing it, so another
-        // process can take it before the server binds; try again then.
+        let mut server = Server {
+            process: None,
+            base: String::new(),
+            port: 0,
+            bootstrap,
+            http: new_http(),
+            env,
+            logs,
+            starts: 0,
+            storage,
+            _db: db,
+            dir,
+        };
+        server.serve().await;
+        server
+    }
+
+    /// `scf serve` on the server's port (a free one the first time, or if
+    /// another process took it meanwhile), until `/readyz` answers 200.
+    async fn serve(&mut self) {
+        assert!(self.process.is_none(), "the server is running already");
+        self.starts += 1;
+        // A fresh client: pooled connections to a killed server are dead.
+        self.http = new_http();
         let mut attempt = 0;
-        let (process, base) = loop {
+        loop {
             attempt += 1;
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let listen = format!("127.0.0.1:{port}");
-            let mut process = Process(
-                clean_command(&scf_bin())
-                    .arg("serve")
-                    .envs(env.iter().map(|(k, v)| (k, v)))
-                    .env("SCF_LISTEN", &listen)
-                    .stdin(Stdio::null())
-                    .stdout(File::create(&logs[0]).unwrap())
-                    .stderr(File::create(&logs[1]).unwrap())
-                    .spawn()
-                    .unwrap(),
-            );
+            if self.port == 0 || attempt > 1 {
+                self.port = free_port();
+            }
+            let listen = format!("127.0.0.1:{}", self.port);
+            let mut process = self.spawn_serve(&listen);
             let base = format!("http://{listen}");
-            match wait_ready(&mut process.0, &http, &base).await {
-                Ok(()) => break (process, base),
-                Err(_) if attempt < 3 && read_log(&logs[1]).contains("cannot listen") => {}
+            match wait_ready(&mut process.0, &self.http, &base).await {
+                Ok(()) => {
+                    self.process = Some(process);
+                    self.base = base;
+                    return;
+                }
+                // The free port is found by binding and releasing it, so
+                // another process can take it before the server binds; try
+                // again then.
+                Err(_) if attempt < 3 && read_log(&self.logs[1]).contains("cannot listen") => {}
                 Err(why) => {
                     drop(process);
-                    print_logs(&logs);
+                    print_logs(&self.logs);
                     panic!("scf serve did not become ready: {why}");
                 }
             }
-        };
-        Server {
-            process,
-            base,
-            bootstrap,
-            http,
-            env,
-            logs,
-            _db: db,
-            dir,
         }
+    }
+
+    /// Spawns `scf serve` on `listen`, its output appended to the logs
+    /// after a line that says which start this is.
+    fn spawn_serve(&self, listen: &str) -> Process {
+        let log = |path: &Path| {
+            let mut f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
+            writeln!(f, "=== scf serve, start {} on {listen}", self.starts).unwrap();
+            f
+        };
+        Process(
+            clean_command(&scf_bin())
+                .arg("serve")
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .env("SCF_LISTEN", listen)
+                .stdin(Stdio::null())
+                .stdout(log(&self.logs[0]))
+                .stderr(log(&self.logs[1]))
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    /// `kill -9`: no request is finished, no checkpoint is written, the
+    /// writer's transaction (if one is open) is cut off wherever it is.
+    pub fn kill(&mut self) {
+        let mut process = self.process.take().expect("the server is not running");
+        process.stop();
+    }
+
+    /// SIGTERM, as a service manager stops it: the server finishes its
+    /// requests, covers them with a final checkpoint and exits 0.
+    pub fn stop(&mut self) {
+        let mut process = self.process.take().expect("the server is not running");
+        let pid = process.0.id().to_string();
+        succeed(
+            "kill -TERM",
+            Command::new("kill").args(["-TERM", &pid]).output().unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = process.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "scf serve did not stop within 30 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(
+            status.success(),
+            "scf serve exited with {status} on SIGTERM"
+        );
+    }
+
+    /// Starts `scf serve` and SIGKILLs it `after` later, ready or not: a
+    /// crash during start-up (migrations, the replay of the stored ledger,
+    /// the start-up checkpoint). Fails if it exits by itself first.
+    pub async fn start_and_kill(&mut self, after: Duration) {
+        assert!(self.process.is_none(), "the server is running already");
+        self.starts += 1;
+        let mut process = self.spawn_serve(&format!("127.0.0.1:{}", self.port));
+        tokio::time::sleep(after).await;
+        if let Some(status) = process.0.try_wait().unwrap() {
+            print_logs(&self.logs);
+            panic!("scf serve exited by itself with {status} while starting");
+        }
+        process.stop();
+    }
+
+    /// Starts the server again on the same data directory and database
+    /// (and, if it is still free, the same port).
+    pub async fn restart(&mut self) {
+        self.serve().await;
+    }
+
+    /// Runs `scf serve` on the server's data directory and database while
+    /// the server is down, expecting it to refuse to start: returns its
+    /// exit status and stderr. Kills it and fails if it starts after all.
+    pub fn refused_start(&self) -> (std::process::ExitStatus, String) {
+        assert!(self.process.is_none(), "stop the server first");
+        let stderr = self.path("refused.stderr");
+        let mut process = Process(
+            clean_command(&scf_bin())
+                .arg("serve")
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .env("SCF_LISTEN", format!("127.0.0.1:{}", free_port()))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(File::create(&stderr).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = process.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "scf serve was expected to refuse to start, but it is still running after 30 s:\n{}",
+                read_log(&stderr)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (status, read_log(&stderr))
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The HTTP client of the current run of the server.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -332,7 +488,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.process.stop();
+        if let Some(mut process) = self.process.take() {
+            process.stop();
+        }
         if std::thread::panicking() {
             print_logs(&self.logs);
         }
@@ -376,13 +534,34 @@ async fn wait_ready(child: &mut Child, http: &reqwest::Client, base: &str) -> Re
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn read_log(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// Prints the end of each log: a crash run restarts the server dozens of
+/// times, and the last starts are the ones that matter.
 fn print_logs(logs: &[PathBuf]) {
+    const TAIL: usize = 300;
     for log in logs {
-        eprintln!("--- {}\n{}", log.display(), read_log(log));
+        let text = read_log(log);
+        let lines: Vec<&str> = text.lines().collect();
+        let skipped = lines.len().saturating_sub(TAIL);
+        eprintln!(
+            "--- {} (last {} lines)",
+            log.display(),
+            lines.len() - skipped
+        );
+        for line in lines.iter().skip(skipped) {
+            eprintln!("{line}");
+        }
     }
 }
 
