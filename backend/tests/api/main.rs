@@ -9,6 +9,7 @@
 mod cli;
 mod db;
 mod ledger;
+mod limits;
 mod matrix;
 mod onboarding;
 mod parties;
