@@ -10,6 +10,7 @@ mod cli;
 mod db;
 mod ledger;
 mod limits;
+mod log_secrets;
 mod matrix;
 mod onboarding;
 mod parties;
