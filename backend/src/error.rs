@@ -403,17 +403,28 @@ pub fn problem_fallback<B: MessageBody + 'static>(
 }
 
 /// For `default_service`: unknown routes are 404 problem details. A path
-/// that exists under another method is 405: the route macros guard whole
-/// resources, so actix itself would answer 404 there.
+/// that exists under another method is 405 with `Allow`: the route macros
+/// guard whole resources, so actix itself would answer 404 there.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let (method, path) = (req.method(), req.path());
-    if req.resource_map().has_resource(path) {
-        return Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            format!("{method} is not allowed on {path}"),
-        ));
+    let documented = req
+        .app_data::<actix_web::web::Data<crate::routes::AllowedMethods>>()
+        .and_then(|a| a.for_path(path));
+    // The few routes outside the OpenAPI document (/metrics, /openapi.json,
+    // /docs) answer GET only.
+    let allow = documented.or_else(|| req.resource_map().has_resource(path).then_some("GET"));
+    let Some(allow) = allow else {
+        return Err(ApiError::not_found(format!("no route for {method} {path}")));
+    };
+    let mut res = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed on {path}; use {allow}"),
+    )
+    .error_response();
+    if let Ok(v) = HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, v);
     }
-    Err(ApiError::not_found(format!("no route for {method} {path}")))
+    Ok(res)
 }
 
 #[cfg(test)]

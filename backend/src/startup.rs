@@ -82,6 +82,7 @@ impl Application {
         );
         let metrics = web::Data::new(http_metrics::handle()?);
         let doc = routes::openapi();
+        let allowed = web::Data::new(routes::AllowedMethods::from_doc(&doc));
         let doc_json = OpenApiJson(web::Bytes::from(
             serde_json::to_vec(&doc).map_err(anyhow::Error::from)?,
         ));
@@ -100,6 +101,7 @@ impl Application {
                 .app_data(inflight.clone())
                 .app_data(token_secret.clone())
                 .app_data(app_limiter.clone())
+                .app_data(allowed.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_body)

@@ -163,8 +163,6 @@ pub fn check_envelope(
         (status = 200, description = "The envelope is well formed", body = IntentSummary),
         (status = 400, description = "The body is not JSON of this shape",
             body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large",
-            body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The intent or its signature list is invalid",
             body = crate::error::Problem, content_type = "application/problem+json"),
     )

@@ -316,3 +316,34 @@ async fn made_up_tokens_do_not_buy_fresh_buckets() {
     assert_limited(get_with(&app, "/v1/me", Some(&made_up())).await).await;
     assert_limited(get_with(&app, "/v1/time", None).await).await;
 }
+
+#[tokio::test]
+async fn ledger_numbers_beyond_int64_are_refused() {
+    let app = spawn_app_with(&[]).await;
+    let over = (1u64 << 63).to_string();
+    for query in [
+        format!("/v1/ledger/proofs/inclusion?seq={over}"),
+        format!("/v1/ledger/proofs/inclusion?seq=0&size={over}"),
+        format!("/v1/ledger/proofs/consistency?old={over}"),
+        format!("/v1/ledger/proofs/consistency?old=1&new={over}"),
+    ] {
+        let body = problem(
+            app.get(&query).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("9223372036854775807"),
+            "{body}"
+        );
+    }
+    let max = i64::MAX.to_string();
+    let res = app
+        .get(&format!("/v1/ledger/proofs/consistency?old=1&new={max}"))
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
