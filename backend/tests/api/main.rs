@@ -15,4 +15,5 @@ mod matrix;
 mod onboarding;
 mod parties;
 mod shell;
+mod signed_fuzz;
 mod support;
