@@ -9,6 +9,7 @@
 # SCHEMATHESIS_SECONDS bounds each run (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
 VERSION=4.32.5
 VENV=target/schemathesis-venv
@@ -58,11 +59,14 @@ run() {
   echo "== schemathesis: $name (at most ${SECONDS_PER_RUN}s)"
   # One worker: CPython 3.11's ast.parse is not thread-safe ("AST
   # constructor recursion depth mismatch"), and hypothesis calls it.
-  "$VENV/bin/schemathesis" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
+  # From inside $out: Schemathesis and Hypothesis keep caches in the
+  # working directory.
+  (cd "$out" && "$root/$VENV/bin/schemathesis" --config-file "$root/.ci/schemathesis.toml" \
+    run "$base/openapi.json" \
     --checks all --workers 1 --max-examples 50 --max-time "$SECONDS_PER_RUN" \
-    --generation-database "$out/examples-$name" --no-color \
-    --report junit --report-junit-path "$out/$name.xml" "$@" \
-    > "$out/$name.txt" 2>&1 || status=1
+    --generation-database "examples-$name" --no-color \
+    --report junit --report-junit-path "$name.xml" "$@" \
+    > "$name.txt" 2>&1) || status=1
   # The summary: operations, phases, failures, the case count and time.
   sed -n '/^=* SUMMARY =*$/,$p' "$out/$name.txt"
   if [ "$status" -ne 0 ]; then
