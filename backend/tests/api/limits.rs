@@ -148,7 +148,7 @@ async fn read_to_close(tcp: &mut TcpStream, within: Duration) -> String {
 
 #[tokio::test]
 async fn slow_bodies_do_not_block_others_and_time_out() {
-    let app = spawn_app_with(&[("SCF_BODY_TIMEOUT_SECS", "2")]).await;
+    let app = spawn_app_with(&[("SCF_BODY_TIMEOUT_SECS", "3")]).await;
     let started = Instant::now();
     let mut slow = Vec::new();
     for _ in 0..64 {
@@ -172,16 +172,21 @@ async fn slow_bodies_do_not_block_others_and_time_out() {
         let t = Instant::now();
         let res = app.get("/v1/time").await;
         assert_eq!(res.status(), StatusCode::OK);
-        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     }
     let signed = envelope("{}", 1);
     let (res, _) = post(&app, "/v1/intents/check", signed).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    // ... while the slow ones are still waiting for their answer.
+    for tcp in &slow {
+        let mut buf = [0u8; 64];
+        let pending = tcp.try_read(&mut buf);
+        assert!(
+            matches!(&pending, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "a slow client was answered before the others: {pending:?} after {:?}",
+            started.elapsed()
+        );
+    }
 
     // Then each slow client gets a 408 problem and is disconnected.
     for tcp in &mut slow {
@@ -193,7 +198,7 @@ async fn slow_bodies_do_not_block_others_and_time_out() {
     let raw = dribble.await.unwrap();
     assert!(raw.starts_with("HTTP/1.1 408"), "{raw}");
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
 }
 
 #[tokio::test]
