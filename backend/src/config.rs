@@ -15,6 +15,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
 pub const DEFAULT_IDEMPOTENCY_TTL_HOURS: u64 = 24;
 pub const DEFAULT_ORIGIN: &str = "scf.local/ledger";
+/// Well above what one client or integration needs, well below what the
+/// server can serve, so one token or address cannot take it all.
+pub const DEFAULT_RATE_LIMIT_PER_SEC: u32 = 500;
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -73,10 +77,23 @@ pub struct Settings {
     pub clock_skew_secs: u64,
     /// How long a stored idempotent answer is kept for retries.
     pub idempotency_ttl_hours: u64,
+    /// Requests per second each API token (or, without one, each client
+    /// address) may sustain; `None` turns rate limiting off.
+    pub rate_limit: Option<RateLimit>,
+    /// How long a client may take to send a request body.
+    pub body_timeout_secs: u64,
     /// Enables test-only behaviour; never set in production.
     pub test_mode: bool,
     /// The ledger's name (ledger SPEC.md §2.5), fixed when the ledger is created.
     pub origin: String,
+}
+
+/// A token bucket: `per_sec` requests a second on average, up to `burst`
+/// at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_sec: std::num::NonZeroU32,
+    pub burst: std::num::NonZeroU32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +117,9 @@ struct FileSettings {
     max_body_bytes: Option<u64>,
     clock_skew_secs: Option<u64>,
     idempotency_ttl_hours: Option<u64>,
+    rate_limit_per_sec: Option<u64>,
+    rate_limit_burst: Option<u64>,
+    body_timeout_secs: Option<u64>,
     test_mode: Option<bool>,
     origin: Option<String>,
 }
@@ -199,6 +219,24 @@ impl Settings {
             ));
         }
 
+        let rate_limit = rate_limit(
+            env("SCF_RATE_LIMIT_PER_SEC"),
+            f.rate_limit_per_sec,
+            env("SCF_RATE_LIMIT_BURST"),
+            f.rate_limit_burst,
+        )?;
+
+        let body_timeout_secs = match env("SCF_BODY_TIMEOUT_SECS") {
+            Some(v) => parse_u64("SCF_BODY_TIMEOUT_SECS", &v)?,
+            None => f.body_timeout_secs.unwrap_or(DEFAULT_BODY_TIMEOUT_SECS),
+        };
+        if !(1..=3600).contains(&body_timeout_secs) {
+            return Err(invalid(
+                "SCF_BODY_TIMEOUT_SECS",
+                "must be 1 to 3600 seconds",
+            ));
+        }
+
         let test_mode = match env("SCF_TEST_MODE") {
             Some(v) => parse_bool("SCF_TEST_MODE", &v)?,
             None => f.test_mode.unwrap_or(false),
@@ -222,6 +260,8 @@ impl Settings {
             max_body_bytes,
             clock_skew_secs,
             idempotency_ttl_hours,
+            rate_limit,
+            body_timeout_secs,
             test_mode,
         })
     }
@@ -272,6 +312,37 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     })
 }
 
+/// `SCF_RATE_LIMIT_PER_SEC` (0 turns limiting off) and
+/// `SCF_RATE_LIMIT_BURST` (twice the rate unless set).
+fn rate_limit(
+    per_sec_env: Option<String>,
+    per_sec_file: Option<u64>,
+    burst_env: Option<String>,
+    burst_file: Option<u64>,
+) -> Result<Option<RateLimit>, ConfigError> {
+    let per_sec = match per_sec_env {
+        Some(v) => parse_u64("SCF_RATE_LIMIT_PER_SEC", &v)?,
+        None => per_sec_file.unwrap_or(u64::from(DEFAULT_RATE_LIMIT_PER_SEC)),
+    };
+    let burst = match burst_env {
+        Some(v) => Some(parse_u64("SCF_RATE_LIMIT_BURST", &v)?),
+        None => burst_file,
+    };
+    let per_sec = u32::try_from(per_sec)
+        .map_err(|_| invalid("SCF_RATE_LIMIT_PER_SEC", "must be at most 4294967295"))?;
+    let Some(per_sec) = std::num::NonZeroU32::new(per_sec) else {
+        return Ok(None);
+    };
+    let burst = match burst {
+        Some(b) => u32::try_from(b)
+            .ok()
+            .and_then(std::num::NonZeroU32::new)
+            .ok_or_else(|| invalid("SCF_RATE_LIMIT_BURST", "must be 1 to 4294967295"))?,
+        None => per_sec.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1)),
+    };
+    Ok(Some(RateLimit { per_sec, burst }))
+}
+
 fn parse_u64(key: &'static str, v: &str) -> Result<u64, ConfigError> {
     v.trim()
         .parse()
@@ -316,7 +387,24 @@ mod tests {
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert_eq!(s.max_body_bytes, 1 << 20);
         assert_eq!(s.clock_skew_secs, 300);
+        let limit = s.rate_limit.unwrap();
+        assert_eq!((limit.per_sec.get(), limit.burst.get()), (500, 1000));
+        assert_eq!(s.body_timeout_secs, 30);
         assert!(!s.test_mode);
+    }
+
+    #[test]
+    fn rate_limit_can_be_tuned_or_turned_off() {
+        let s = Settings::load_with(None, env(&[("SCF_RATE_LIMIT_PER_SEC", "5")])).unwrap();
+        let limit = s.rate_limit.unwrap();
+        assert_eq!((limit.per_sec.get(), limit.burst.get()), (5, 10));
+        let f = toml_file("rate_limit_per_sec = 7\nrate_limit_burst = 3\nbody_timeout_secs = 2\n");
+        let s = Settings::load_with(Some(f.path()), env(&[])).unwrap();
+        let limit = s.rate_limit.unwrap();
+        assert_eq!((limit.per_sec.get(), limit.burst.get()), (7, 3));
+        assert_eq!(s.body_timeout_secs, 2);
+        let s = Settings::load_with(None, env(&[("SCF_RATE_LIMIT_PER_SEC", "0")])).unwrap();
+        assert_eq!(s.rate_limit, None);
     }
 
     #[test]
@@ -378,6 +466,14 @@ mod tests {
             ("SCF_LOG_FORMAT", "xml", "SCF_LOG_FORMAT:"),
             ("SCF_LOG", "scf=[", "SCF_LOG:"),
             ("SCF_DATABASE_URL", "mysql://u:pw@h/db", "SCF_DATABASE_URL:"),
+            ("SCF_RATE_LIMIT_PER_SEC", "lots", "SCF_RATE_LIMIT_PER_SEC:"),
+            (
+                "SCF_RATE_LIMIT_PER_SEC",
+                "5000000000",
+                "SCF_RATE_LIMIT_PER_SEC:",
+            ),
+            ("SCF_RATE_LIMIT_BURST", "0", "SCF_RATE_LIMIT_BURST:"),
+            ("SCF_BODY_TIMEOUT_SECS", "0", "SCF_BODY_TIMEOUT_SECS:"),
         ];
         for (k, v, prefix) in cases {
             let e = Settings::load_with(None, env(&[(k, v)])).unwrap_err();

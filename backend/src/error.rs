@@ -22,6 +22,7 @@ pub enum ErrorCode {
     InvalidJson,
     UnsupportedMediaType,
     PayloadTooLarge,
+    RequestTimeout,
     IdempotencyKeyRequired,
     Unauthenticated,
     Forbidden,
@@ -37,11 +38,12 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::RequestTimeout,
         ErrorCode::IdempotencyKeyRequired,
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
@@ -62,6 +64,7 @@ impl ErrorCode {
             ErrorCode::InvalidJson => "invalid_json",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::IdempotencyKeyRequired => "idempotency_key_required",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
@@ -84,6 +87,7 @@ impl ErrorCode {
             }
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -105,6 +109,7 @@ impl ErrorCode {
             ErrorCode::InvalidJson => "Invalid JSON body",
             ErrorCode::UnsupportedMediaType => "Unsupported media type",
             ErrorCode::PayloadTooLarge => "Request body too large",
+            ErrorCode::RequestTimeout => "Request body too slow",
             ErrorCode::IdempotencyKeyRequired => "Idempotency-Key header required",
             ErrorCode::Unauthenticated => "Authentication required",
             ErrorCode::Forbidden => "Forbidden",
@@ -127,6 +132,7 @@ impl ErrorCode {
             403 => ErrorCode::Forbidden,
             404 => ErrorCode::NotFound,
             405 => ErrorCode::MethodNotAllowed,
+            408 => ErrorCode::RequestTimeout,
             409 => ErrorCode::Conflict,
             413 => ErrorCode::PayloadTooLarge,
             415 => ErrorCode::UnsupportedMediaType,
@@ -397,17 +403,28 @@ pub fn problem_fallback<B: MessageBody + 'static>(
 }
 
 /// For `default_service`: unknown routes are 404 problem details. A path
-/// that exists under another method is 405: the route macros guard whole
-/// resources, so actix itself would answer 404 there.
+/// that exists under another method is 405 with `Allow`: the route macros
+/// guard whole resources, so actix itself would answer 404 there.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let (method, path) = (req.method(), req.path());
-    if req.resource_map().has_resource(path) {
-        return Err(ApiError::new(
-            ErrorCode::MethodNotAllowed,
-            format!("{method} is not allowed on {path}"),
-        ));
+    let documented = req
+        .app_data::<actix_web::web::Data<crate::routes::AllowedMethods>>()
+        .and_then(|a| a.for_path(path));
+    // The few routes outside the OpenAPI document (/metrics, /openapi.json,
+    // /docs) answer GET only.
+    let allow = documented.or_else(|| req.resource_map().has_resource(path).then_some("GET"));
+    let Some(allow) = allow else {
+        return Err(ApiError::not_found(format!("no route for {method} {path}")));
+    };
+    let mut res = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed on {path}; use {allow}"),
+    )
+    .error_response();
+    if let Ok(v) = HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, v);
     }
-    Err(ApiError::not_found(format!("no route for {method} {path}")))
+    Ok(res)
 }
 
 #[cfg(test)]

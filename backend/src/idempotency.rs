@@ -28,6 +28,21 @@ pub const MAX_KEY_LEN: usize = 255;
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey(pub String);
 
+/// The header as documented on every operation that takes it.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyHeader {
+    /// Any unique string (a UUID): 1 to 255 visible ASCII characters; a
+    /// retry with the same key and body returns the first response.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$"
+    )]
+    pub key: String,
+}
+
 impl FromRequest for IdempotencyKey {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;

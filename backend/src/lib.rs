@@ -9,6 +9,7 @@ pub mod error;
 pub mod http_metrics;
 pub mod idempotency;
 pub mod ledger;
+pub mod limits;
 pub mod pagination;
 pub mod parties;
 pub mod pricing;

@@ -70,6 +70,7 @@ pub struct PageQuery {
     /// `next_cursor` of the previous page, as it was returned; omit it for
     /// the first page. Opaque: it is valid only for the same endpoint and
     /// filter.
+    #[param(min_length = 1, max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

@@ -4,6 +4,7 @@
 use crate::config::Settings;
 use crate::error::{self, ApiError, ErrorCode};
 use crate::http_metrics;
+use crate::limits::{self, Limiter};
 use crate::routes;
 use crate::telemetry::{self, ScfRootSpan};
 use actix_web::body::MessageBody;
@@ -12,6 +13,7 @@ use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::middleware::{ErrorHandlers, Next, from_fn};
 use actix_web::{App, Error, HttpResponse, HttpServer, web};
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_scalar::{Scalar, Servable};
@@ -35,6 +37,7 @@ pub struct Application {
     server: Server,
     opened: crate::ledger::Opened,
     ttl_hours: u64,
+    limiter: web::Data<Limiter>,
 }
 
 impl std::fmt::Debug for Application {
@@ -79,11 +82,14 @@ impl Application {
         );
         let metrics = web::Data::new(http_metrics::handle()?);
         let doc = routes::openapi();
+        let allowed = web::Data::new(routes::AllowedMethods::from_doc(&doc));
         let doc_json = OpenApiJson(web::Bytes::from(
             serde_json::to_vec(&doc).map_err(anyhow::Error::from)?,
         ));
         let max_body = settings.max_body_bytes;
         let ttl_hours = settings.idempotency_ttl_hours;
+        let limiter = web::Data::new(Limiter::new(settings.rate_limit));
+        let app_limiter = limiter.clone();
         let settings = web::Data::new(settings);
 
         let server = HttpServer::new(move || {
@@ -94,6 +100,8 @@ impl Application {
                 .app_data(writer.clone())
                 .app_data(inflight.clone())
                 .app_data(token_secret.clone())
+                .app_data(app_limiter.clone())
+                .app_data(allowed.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_body)
@@ -112,13 +120,22 @@ impl Application {
                         .default_service(web::to(error::not_found))
                         // Listed innermost first: the last `wrap` sees a request first.
                         .wrap(ErrorHandlers::new().default_handler(error::problem_fallback))
+                        .wrap(from_fn(limits::body_deadline))
                         .wrap(from_fn(reject_oversized))
+                        .wrap(from_fn(limits::rate_limit))
                         .wrap(from_fn(http_metrics::record))
                         .wrap(from_fn(telemetry::echo_request_id))
                         .wrap(TracingLogger::<ScfRootSpan>::new())
                 })
                 .into_app()
         })
+        // The head of a connection's first request must arrive within 5 s
+        // (actix answers 408 and closes), an idle keep-alive connection is
+        // closed after 5 s, and a closing client gets 1 s to read the rest.
+        // Bodies have their own deadline (`limits::body_deadline`).
+        .client_request_timeout(Duration::from_secs(5))
+        .keep_alive(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
         .listen(listener)
         .map_err(|e| anyhow::anyhow!("cannot start the server: {e}"))?
         .run();
@@ -128,6 +145,7 @@ impl Application {
             server,
             opened,
             ttl_hours,
+            limiter,
         })
     }
 
@@ -165,8 +183,10 @@ impl Application {
                 }
             }
         });
+        let upkeep = tokio::spawn(Limiter::upkeep_forever(self.limiter));
         let result = self.server.await;
         purge.abort();
+        upkeep.abort();
         watch.abort();
         if self.opened.writer.has_failed() {
             return Err(std::io::Error::other(

@@ -5,6 +5,7 @@
 
 use crate::db::{DbConn, DbError, DbId};
 use crate::error::{ApiError, ErrorCode};
+use crate::idempotency::IdempotencyHeader;
 use crate::idempotency::Stored;
 use crate::ledger::EntryView;
 use crate::pagination::{Page, PageQuery};
@@ -25,9 +26,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-const IDEMPOTENCY: &str =
-    "Any unique string (a UUID); a retry with the same key and body returns the first response";
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserAdded {
     #[schema(value_type = String, format = Uuid)]
@@ -43,12 +41,10 @@ pub struct UserAdded {
 /// role and the public key they made with `scf keygen`. They enrol it with
 /// POST /v1/enrolments, then log in with POST /v1/tokens.
 #[utoipa::path(tag = "parties", operation_id = "add_user", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+    params(IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed user.add intent; its body is a UserAddBody"),
     responses(
         (status = 201, description = "Added; awaiting enrolment", body = UserAdded),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin, or not your own key", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "User id or key taken, or a replay", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid intent, signature or body", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -118,11 +114,10 @@ pub struct Enrolled {
 /// signed by that key. Other body members are free (a device name, say).
 /// The key is valid from the entry's seq; then log in with POST /v1/tokens.
 #[utoipa::path(tag = "parties", operation_id = "enrol",
-    params(("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+    params(IdempotencyHeader),
     request_body(content = SignedIntent, description = "A key.add intent signed by the key it adds"),
     responses(
         (status = 201, description = "Enrolled", body = Enrolled),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the key named when the user was created", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in that organisation", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already enrolled, or a replay", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -202,11 +197,10 @@ pub struct TokenIssued {
 /// `body.days` (1 to 90, default 30), signed by one of your valid keys. The
 /// issue is recorded in the ledger; the token is not.
 #[utoipa::path(tag = "parties", operation_id = "issue_token",
-    params(("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+    params(IdempotencyHeader),
     request_body(content = SignedIntent, description = "An auth.token intent signed by one of the user's keys"),
     responses(
         (status = 201, description = "Issued", body = TokenIssued),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not signed by one of the user's keys", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user in that organisation", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A replay", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -301,12 +295,10 @@ pub struct TokenRevoked {
 /// an `auth.token_revoke` intent of your organisation with `body.token_id`.
 /// The token stops working at once.
 #[utoipa::path(tag = "parties", operation_id = "revoke_token", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+    params(IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed auth.token_revoke intent"),
     responses(
         (status = 200, description = "Revoked", body = TokenRevoked),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such live token of yours", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A replay", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid intent, signature or body", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -350,7 +342,6 @@ pub async fn revoke_token(m: Mutation, body: web::Bytes) -> Result<HttpResponse,
     responses(
         (status = 200, description = "One page of users", body = Page<User>),
         (status = 400, description = "Bad limit or cursor", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[get("/users")]
 pub async fn list_users(

@@ -6,6 +6,7 @@
 
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorCode};
+use crate::idempotency::IdempotencyHeader;
 use crate::idempotency::Render;
 use crate::ledger::Submission;
 use crate::parties::auth::Principal;
@@ -33,12 +34,10 @@ pub struct KeyRegistered {
 /// `body.public_key` is the new key and `body.user` the caller's user id,
 /// signed by the new key itself. The key is then valid from the entry's seq.
 #[utoipa::path(tag = "parties", operation_id = "register_key", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "Any unique string (a UUID); a retry with the same key and body returns the first response")),
+    params(IdempotencyHeader),
     request_body = SignedIntent,
     responses(
         (status = 201, description = "Registered; the receipt names the ledger entry", body = KeyRegistered),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The intent is not the caller's", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Replayed intent, key already registered, or the same Idempotency-Key still running", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid intent, signature or key, or an Idempotency-Key reused for a different request", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -122,12 +121,10 @@ pub struct KeyRevoked {
 /// organisation admin may revoke any key of the organisation. The key signs
 /// nothing after the entry's seq.
 #[utoipa::path(tag = "parties", operation_id = "revoke_key", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "Any unique string (a UUID); a retry with the same key and body returns the first response")),
+    params(IdempotencyHeader),
     request_body = SignedIntent,
     responses(
         (status = 200, description = "Revoked; the receipt names the ledger entry", body = KeyRevoked),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not your key and you are not an admin", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key in your organisation", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Replayed intent, or the same Idempotency-Key still running", body = crate::error::Problem, content_type = "application/problem+json"),

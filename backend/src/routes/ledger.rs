@@ -16,7 +16,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
 use scf_ledger::checkpoint::Checkpoint;
 use scf_ledger::hash::to_hex;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::sync::mpsc;
@@ -99,12 +99,33 @@ pub async fn get_checkpoint(writer: web::Data<Writer>) -> Result<HttpResponse, A
     Ok(HttpResponse::Ok().json(CheckpointBody::from(&cp)))
 }
 
+/// Sequence numbers and tree sizes are stored as signed 64-bit integers and
+/// documented as int64: a larger number is refused, not read.
+fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if i64::try_from(n).is_err() {
+        return Err(serde::de::Error::custom(format!(
+            "{n} is over the largest sequence number or size, {}",
+            i64::MAX
+        )));
+    }
+    Ok(n)
+}
+
+fn opt_int64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrap(#[serde(deserialize_with = "int64")] u64);
+    Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     /// The entry.
+    #[serde(deserialize_with = "int64")]
     pub seq: u64,
     /// Tree size of the checkpoint to prove against; the newest by default.
+    #[serde(default, deserialize_with = "opt_int64")]
     pub size: Option<u64>,
 }
 
@@ -146,8 +167,10 @@ pub async fn get_inclusion_proof(
 #[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The older tree size.
+    #[serde(deserialize_with = "int64")]
     pub old: u64,
     /// The newer tree size; the newest checkpoint's by default.
+    #[serde(default, deserialize_with = "opt_int64")]
     pub new: Option<u64>,
 }
 
@@ -244,6 +267,7 @@ impl TryFrom<ListedEntry> for LedgerEntry {
 #[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
     /// The first seq to list; 0 by default.
+    #[serde(default, deserialize_with = "opt_int64")]
     pub from: Option<u64>,
 }
 
@@ -258,7 +282,6 @@ pub struct EntriesQuery {
     responses(
         (status = 200, description = "One page of entries", body = Page<LedgerEntry>),
         (status = 400, description = "limit out of range, or a malformed or foreign cursor", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[get("/ledger/entries")]
 pub async fn list_entries(
@@ -299,6 +322,7 @@ pub struct ExportQuery {
     /// Export a prefix: stop at the newest checkpoint covering at most this
     /// many entries (an export must end with a checkpoint). The whole
     /// ledger, up to its newest checkpoint, by default.
+    #[serde(default, deserialize_with = "opt_int64")]
     pub size: Option<u64>,
 }
 
@@ -317,7 +341,6 @@ pub const EXPORT_CONTENT_TYPE: &str = "application/x-ndjson";
     params(ExportQuery),
     responses(
         (status = 200, description = "The export, one record per line", body = String, content_type = "application/x-ndjson"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator or auditor of the platform operator", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "No checkpoint covers at most `size` entries", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "No checkpoint signed yet", body = crate::error::Problem, content_type = "application/problem+json"),

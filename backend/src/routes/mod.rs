@@ -113,5 +113,191 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .configure(configure)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    common_responses::add(&mut doc);
     doc
+}
+
+/// The methods each documented path answers, for the `Allow` header of a
+/// 405: the route macros guard whole resources, so actix itself does not
+/// know them.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedMethods(Vec<(Vec<String>, String)>);
+
+impl AllowedMethods {
+    pub fn from_doc(doc: &utoipa::openapi::OpenApi) -> AllowedMethods {
+        let table = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods: Vec<&str> = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (
+                    path.split('/').map(str::to_owned).collect(),
+                    methods.join(", "),
+                )
+            })
+            .collect();
+        AllowedMethods(table)
+    }
+
+    /// The `Allow` value for a concrete path, if a documented path template
+    /// (`{param}` matching any one segment) covers it.
+    pub fn for_path(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0
+            .iter()
+            .find(|(template, _)| {
+                template.len() == segments.len()
+                    && template.iter().zip(&segments).all(|(t, s)| {
+                        t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                    })
+            })
+            .map(|(_, allow)| allow.as_str())
+    }
+}
+
+/// Answers an operation may give because of its shape rather than its
+/// logic (it takes a body, a query, a token; it is rate limited). They are
+/// added here from that shape, so no operation can forget one; what an
+/// operation documents itself for the same status is kept.
+mod common_responses {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::response::ResponseBuilder;
+    use utoipa::openapi::schema::{Object, Ref, Type};
+    use utoipa::openapi::{Content, OpenApi, RefOr};
+
+    const BAD_REQUEST: (&str, &str) = ("400", "BadRequest");
+    const UNAUTHENTICATED: (&str, &str) = ("401", "Unauthenticated");
+    const FOREIGN_INTENT: (&str, &str) = ("403", "ForeignIntent");
+    const REQUEST_TIMEOUT: (&str, &str) = ("408", "RequestTimeout");
+    const PAYLOAD_TOO_LARGE: (&str, &str) = ("413", "PayloadTooLarge");
+    const UNSUPPORTED_MEDIA_TYPE: (&str, &str) = ("415", "UnsupportedMediaType");
+    const RATE_LIMITED: (&str, &str) = ("429", "RateLimited");
+    const UNAVAILABLE: (&str, &str) = ("503", "Unavailable");
+
+    fn problem(description: &str) -> ResponseBuilder {
+        ResponseBuilder::new().description(description).content(
+            crate::error::PROBLEM_JSON,
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+    }
+
+    pub fn add(doc: &mut OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        let rate_limited = problem(
+            "Too many requests from this API token (or, without one, this address); retry after `Retry-After` seconds",
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(Object::with_type(Type::Integer)))
+                .description(Some("Seconds to wait before retrying"))
+                .build(),
+        );
+        for ((_, name), response) in [
+            (
+                BAD_REQUEST,
+                problem(
+                    "Malformed request: the query string, a header such as Idempotency-Key, or the JSON body",
+                ),
+            ),
+            (UNAUTHENTICATED, problem("No valid API token")),
+            (
+                FOREIGN_INTENT,
+                problem(
+                    "The intent is not for your own organisation, or not signed by one of your own valid keys",
+                ),
+            ),
+            (
+                REQUEST_TIMEOUT,
+                problem("The body did not arrive within `SCF_BODY_TIMEOUT_SECS`"),
+            ),
+            (
+                PAYLOAD_TOO_LARGE,
+                problem("The body is over `SCF_MAX_BODY_BYTES`"),
+            ),
+            (
+                UNSUPPORTED_MEDIA_TYPE,
+                problem("The body is not `application/json`"),
+            ),
+            (RATE_LIMITED, rate_limited),
+            (
+                UNAVAILABLE,
+                problem("The database or the ledger writer is unavailable; retry"),
+            ),
+        ] {
+            components
+                .responses
+                .insert(name.to_owned(), RefOr::T(response.build()));
+        }
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let limited = !crate::limits::EXEMPT.contains(&path.as_str());
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_to(op, limited);
+            }
+        }
+    }
+
+    fn add_to(op: &mut Operation, limited: bool) {
+        let params = op.parameters.iter().flatten().filter_map(|p| match p {
+            RefOr::T(p) => Some(&p.parameter_in),
+            RefOr::Ref(_) => None,
+        });
+        let reads_params = params
+            .clone()
+            .any(|p| matches!(p, ParameterIn::Query | ParameterIn::Header));
+        let idempotent = op
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| matches!(p, RefOr::T(p) if p.name == crate::idempotency::HEADER));
+        let body = op.request_body.is_some();
+        let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+        let mut wanted = Vec::new();
+        if body || reads_params {
+            wanted.push(BAD_REQUEST);
+        }
+        if secured {
+            wanted.push(UNAUTHENTICATED);
+        }
+        // A signed mutation by a caller with a token acts as that caller.
+        if secured && idempotent {
+            wanted.push(FOREIGN_INTENT);
+        }
+        if body {
+            wanted.extend([REQUEST_TIMEOUT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE]);
+        }
+        if limited {
+            wanted.push(RATE_LIMITED);
+        }
+        // Whatever reads a token or goes to the writer needs storage.
+        if secured || idempotent {
+            wanted.push(UNAVAILABLE);
+        }
+        for (status, name) in wanted {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+        }
+    }
 }

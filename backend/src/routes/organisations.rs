@@ -3,6 +3,7 @@
 
 use crate::db::{DbError, DbId};
 use crate::error::{ApiError, ErrorCode};
+use crate::idempotency::IdempotencyHeader;
 use crate::pagination::{Page, PageQuery};
 use crate::parties::auth::Principal;
 use crate::parties::model::{Action, OrgKind, Role};
@@ -70,9 +71,6 @@ pub async fn visible(m: &Mutation, id: uuid::Uuid) -> Result<(), ApiError> {
     if seen { Ok(()) } else { Err(no_such_org()) }
 }
 
-const IDEMPOTENCY: &str =
-    "Any unique string (a UUID); a retry with the same key and body returns the first response";
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Onboarded {
     #[schema(value_type = String, format = Uuid)]
@@ -92,12 +90,10 @@ pub struct Onboarded {
 /// `scf keygen`). The admin then enrols (POST /v1/enrolments), logs in
 /// (POST /v1/tokens) and registers the firm.
 #[utoipa::path(tag = "organisations", operation_id = "onboard_organisation", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+    params(IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed org.onboard intent; its body is an OnboardBody"),
     responses(
         (status = 201, description = "Onboarded, awaiting registration", body = Onboarded),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the operator's admin or maker, or not your own key", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Replayed intent, an id or key already used, or the same Idempotency-Key still running", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid intent, signature or body", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -131,12 +127,10 @@ pub struct OrganisationChanged {
 /// rejected firm corrects its data and registers again.
 #[utoipa::path(tag = "organisations", operation_id = "register_organisation", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "Your organisation's id"),
-        ("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+        IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed org.register intent; its body is a RegisterBody"),
     responses(
         (status = 200, description = "Registered; awaiting KYC review", body = OrganisationChanged),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin of this organisation", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation visible to you", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not awaiting registration, USCC taken, or a replay", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -174,12 +168,10 @@ pub async fn register_organisation(
 /// relationships.
 #[utoipa::path(tag = "organisations", operation_id = "decide_kyc", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organisation under review"),
-        ("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+        IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed org.kyc intent; its body is a KycBody"),
     responses(
         (status = 200, description = "Decided", body = OrganisationChanged),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the operator's admin or checker", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation visible to you", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not awaiting review, or a replay", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -219,7 +211,6 @@ pub async fn decide_kyc(
     params(("id" = String, Path, format = Uuid)),
     responses(
         (status = 200, description = "The organisation", body = Organisation),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation visible to you", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[get("/organisations/{id}")]
@@ -321,7 +312,6 @@ pub struct OrgFilter {
     responses(
         (status = 200, description = "One page of organisations", body = Page<Organisation>),
         (status = 400, description = "Bad limit, cursor or status", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[get("/organisations")]
 pub async fn list_organisations(

@@ -3,6 +3,7 @@
 
 use crate::db::{Db, DbError, DbId};
 use crate::error::ApiError;
+use crate::idempotency::IdempotencyHeader;
 use crate::pagination::{Page, PageQuery};
 use crate::parties::auth::Principal;
 use crate::parties::model::{Action, RelStatus};
@@ -36,12 +37,10 @@ pub struct Invited {
 /// they made). The relationship stays `pending` until the firm registers
 /// and passes KYC, then becomes `active`.
 #[utoipa::path(tag = "relationships", operation_id = "invite_counterparty", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "Any unique string (a UUID); a retry with the same key and body returns the first response")),
+    params(IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed relationship.invite intent; its body is an InviteBody"),
     responses(
         (status = 201, description = "Invited", body = Invited),
-        (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a core enterprise's admin or maker, or not your own key", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not yet through KYC, an id or key taken, or a replay", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid intent, signature or body", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -69,7 +68,6 @@ pub async fn invite_counterparty(m: Mutation, body: web::Bytes) -> Result<HttpRe
     responses(
         (status = 200, description = "One page of relationships", body = Page<Relationship>),
         (status = 400, description = "Bad limit or cursor", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 #[get("/relationships")]
 pub async fn list_relationships(

@@ -9,6 +9,8 @@
 mod cli;
 mod db;
 mod ledger;
+mod limits;
+mod log_secrets;
 mod market;
 mod matrix;
 mod onboarding;
@@ -16,4 +18,5 @@ mod parties;
 mod pricing;
 mod programs;
 mod shell;
+mod signed_fuzz;
 mod support;

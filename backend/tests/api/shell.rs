@@ -131,10 +131,60 @@ async fn unknown_route_is_a_404_problem() {
 }
 
 #[tokio::test]
-async fn wrong_method_is_a_405_problem() {
+async fn wrong_method_is_a_405_problem_with_allow() {
     let app = spawn_app().await;
     let res = app.post_json("/v1/time", "{}").await;
+    assert_eq!(res.headers()["allow"], "GET");
     problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let cases = [
+        ("TRACE", "/v1/keys".to_owned(), "POST"),
+        ("PATCH", "/v1/users".to_owned(), "GET, POST"),
+        (
+            "DELETE",
+            format!("/v1/organisations/{}", uuid::Uuid::new_v4()),
+            "GET",
+        ),
+        (
+            "PUT",
+            format!("/v1/organisations/{}/kyc", uuid::Uuid::new_v4()),
+            "POST",
+        ),
+        ("POST", "/metrics".to_owned(), "GET"),
+    ];
+    for (method, path, allow) in cases {
+        let res = app
+            .client
+            .request(method.parse().unwrap(), app.url(&path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+        problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    }
+}
+
+/// Answers due to an operation's shape are documented on every operation
+/// of that shape (routes::common_responses).
+#[test]
+fn every_operation_documents_its_shape_errors() {
+    let doc = serde_json::to_value(scf_backend::routes::openapi()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let has = |status: &str| op["responses"].get(status).is_some();
+            let probe = ["/healthz", "/readyz"].contains(&path.as_str());
+            assert_eq!(has("429"), !probe, "{method} {path}");
+            if op.get("requestBody").is_some() {
+                for status in ["400", "408", "413", "415"] {
+                    assert!(has(status), "{method} {path} {status}");
+                }
+            }
+            if op.get("security").is_some() {
+                assert!(has("401") && has("503"), "{method} {path}");
+            }
+        }
+    }
+    let limited = &doc["components"]["responses"]["RateLimited"];
+    assert!(limited["headers"]["Retry-After"].is_object(), "{limited}");
 }
 
 #[tokio::test]

@@ -34,6 +34,27 @@ pub struct TestApp {
     pub opened: scf_backend::ledger::Opened,
 }
 
+impl Drop for TestApp {
+    /// Stops the writer before the database goes: dropping a PostgreSQL test
+    /// database ends its connections, and a writer that then fails to
+    /// checkpoint stops the whole process (exit 70), every test with it.
+    fn drop(&mut self) {
+        let writer = self.opened.writer.clone();
+        // Drop may run inside the test's runtime, which cannot block on
+        // another; a thread of its own can.
+        let stopped = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(writer.stop());
+            }
+        })
+        .join();
+        let _ = stopped;
+    }
+}
+
 impl TestApp {
     /// Bootstraps the operator's first admin through the server's own writer
     /// and returns (the admin's secret key, API token).
