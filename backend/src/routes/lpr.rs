@@ -2,6 +2,7 @@
 
 use crate::db::{Db, DbError};
 use crate::error::{ApiError, ErrorCode};
+use crate::idempotency::IdempotencyHeader;
 use crate::pagination::{Page, PageQuery};
 use crate::parties::model::Action;
 use crate::programs::lpr::{self, Fixing, PublishBody, Tenor};
@@ -22,7 +23,7 @@ fn unavailable(e: DbError) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub struct TenorFilter {
     /// `1Y` or `5Y`; both when absent.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<Tenor>)]
     pub tenor: Option<Tenor>,
 }
 
@@ -59,7 +60,7 @@ pub async fn list_lpr_fixings(
 #[into_params(parameter_in = Query)]
 pub struct InForceQuery {
     /// `1Y` or `5Y`.
-    #[param(value_type = String)]
+    #[param(value_type = Tenor)]
     pub tenor: Tenor,
     /// `YYYY-MM-DD`; today (UTC) when absent.
     #[param(value_type = Option<String>, format = Date)]
@@ -108,7 +109,7 @@ pub struct FixingPublished {
 /// fixing date (not in the future), rate in percent as published, and the
 /// source. A published fixing is never edited.
 #[utoipa::path(tag = "market data", operation_id = "publish_lpr_fixing", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "Any unique string (a UUID); a retry with the same key and body returns the first response")),
+    params(IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed lpr.publish intent; its body is a PublishBody"),
     responses(
         (status = 201, description = "Published", body = FixingPublished),

@@ -3,6 +3,7 @@
 
 use crate::db::{Db, DbError, DbId};
 use crate::error::{ApiError, ErrorCode};
+use crate::idempotency::IdempotencyHeader;
 use crate::parties::auth::Principal;
 use crate::parties::model::Action;
 use crate::programs::plan::{self, ApproveBody, Change, CreateBody, DraftBody, PlanVersion};
@@ -15,9 +16,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-
-const IDEMPOTENCY: &str =
-    "Any unique string (a UUID); a retry with the same key and body returns the first response";
 
 fn unavailable(e: DbError) -> ApiError {
     ApiError::new(ErrorCode::Unavailable, e.to_string())
@@ -43,7 +41,7 @@ async fn visible(db: &Db, who: &Principal, program: Uuid) -> Result<(), ApiError
 /// core enterprise. The body is a signed `program.create` intent of your
 /// organisation whose body is a `CreateBody`.
 #[utoipa::path(tag = "programs", operation_id = "create_program", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+    params(IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed program.create intent; its body is a CreateBody"),
     responses(
         (status = 201, description = "Created", body = Object),
@@ -76,7 +74,7 @@ pub async fn create_program(m: Mutation, body: web::Bytes) -> Result<HttpRespons
 /// funder it names.
 #[utoipa::path(tag = "programs", operation_id = "draft_plan", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The program"),
-        ("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+        IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed program.plan_draft intent; its body is a DraftBody"),
     responses(
         (status = 201, description = "Drafted: version, digest and who must approve", body = Object),
@@ -124,7 +122,7 @@ pub async fn draft_plan(
 #[utoipa::path(tag = "programs", operation_id = "approve_plan", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The program"),
         ("version" = i32, Path, description = "The plan version"),
-        ("Idempotency-Key" = String, Header, description = IDEMPOTENCY)),
+        IdempotencyHeader),
     request_body(content = SignedIntent, description = "A signed program.plan_approve intent; its body is an ApproveBody"),
     responses(
         (status = 200, description = "Approval recorded; the status and who is still awaited", body = Object),
@@ -317,8 +315,8 @@ pub struct QuoteQuery {
     /// The certificate's maturity, `YYYY-MM-DD` (not counted).
     #[param(value_type = String, format = Date)]
     pub maturity_date: NaiveDate,
-    /// The financed firm's size class (`micro`, `small`, `medium`, `large`).
-    #[param(value_type = String)]
+    /// The financed firm's size class.
+    #[param(value_type = crate::parties::model::SizeClass)]
     pub size_class: crate::parties::model::SizeClass,
 }
 
