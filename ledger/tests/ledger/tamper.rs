@@ -454,3 +454,51 @@ fn platform_times_have_one_spelling() {
         "{f:?}"
     );
 }
+
+/// A platform that forges a split creating money is caught from the export
+/// alone, even though every signature, hash and checkpoint is consistent;
+/// the same history with honest amounts verifies.
+#[test]
+fn a_split_that_creates_money_is_caught() {
+    let s = small();
+    let lines = lines(&s.export);
+    let actor = s
+        .sim
+        .actors
+        .iter()
+        .find(|a| !a.revoked)
+        .expect("live actor");
+    let id = |n: u8| format!("0192f0c1-7c3a-7def-8123-4567890000{n:02x}");
+    let build = |second_child: &str| {
+        let mut f = Forger::new(&s.sim.trust_root.origin, dup(s.sim.log.platform_key()));
+        for l in lines.iter().skip(1).filter(|l| is_entry(l)) {
+            f.copy_entry(l);
+        }
+        let cert = serde_json::json!({"certificate_id": id(1), "face_value": "1000000.00",
+            "maturity_date": "2026-06-30"});
+        let split = serde_json::json!({"certificate_id": id(1), "parent_amount": "1000000.00",
+            "children": [{"certificate_id": id(2), "amount": "600000.00"},
+                         {"certificate_id": id(3), "amount": second_child}]});
+        for (n, (kind, body)) in [
+            ("certificate.propose", cert.clone()),
+            ("certificate.confirm", cert),
+            ("certificate.split", split),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut i = business_intent(&actor.org, &actor.key, &format!("cert-{n}"), f.time);
+            i.kind = kind.into();
+            i.body = body.as_object().cloned().unwrap();
+            f.append(&i, &[&actor.key]);
+        }
+        f.checkpoint();
+        f.export()
+    };
+    let n = s.sim.log.state().size();
+    let f = failure(&build("400000.01"), &opts());
+    assert_eq!((f.seq, f.code), (n + 2, "split_not_conserved"), "{f:?}");
+    assert!(f.message.contains("sum to 1000000.01"), "{}", f.message);
+    let r = check(&build("400000.00"), &opts());
+    assert!(r.is_valid(), "{:?}", r.failure);
+}
