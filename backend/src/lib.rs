@@ -14,6 +14,7 @@ pub mod pagination;
 pub mod parties;
 pub mod pricing;
 pub mod programs;
+pub mod receivables;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

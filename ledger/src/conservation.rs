@@ -87,7 +87,11 @@ fn bad(message: impl Into<String>) -> Violation {
 fn id_at<'a>(v: Option<&'a Value>, what: &str) -> Result<&'a str, Violation> {
     v.and_then(Value::as_str)
         .filter(|s| is_certificate_id(s))
-        .ok_or_else(|| bad(format!("{what} must be a certificate id (a lowercase hyphenated UUID)")))
+        .ok_or_else(|| {
+            bad(format!(
+                "{what} must be a certificate id (a lowercase hyphenated UUID)"
+            ))
+        })
 }
 
 fn amount_at(v: Option<&Value>, what: &str) -> Result<Fen, Violation> {
@@ -123,7 +127,10 @@ fn read_split(intent: &Intent) -> Result<Split<'_>, Violation> {
         })?;
     let mut children = Vec::with_capacity(items.len());
     for (i, c) in items.iter().enumerate() {
-        let id = id_at(c.get("certificate_id"), &format!("body.children[{i}].certificate_id"))?;
+        let id = id_at(
+            c.get("certificate_id"),
+            &format!("body.children[{i}].certificate_id"),
+        )?;
         let amount = amount_at(c.get("amount"), &format!("body.children[{i}].amount"))?;
         children.push((id, amount));
     }
@@ -154,10 +161,13 @@ impl SplitConservesAmount {
                 )));
             }
             Some(Cert::Spent) => {
-                return Err(conserve(format!(
-                    "certificate {} was split already; its amount lives in its children",
-                    s.parent
-                )));
+                return Err(Violation::new(
+                    "certificate_spent",
+                    format!(
+                        "certificate {} was split already; its amount lives in its children",
+                        s.parent
+                    ),
+                ));
             }
             Some(Cert::Proposed(_)) | None => {
                 return Err(conserve(format!(
@@ -172,9 +182,7 @@ impl SplitConservesAmount {
                 || self.certs.contains_key(*id)
                 || s.children.iter().take(i).any(|(other, _)| other == id)
             {
-                return Err(conserve(format!(
-                    "child {id} is not a new certificate id"
-                )));
+                return Err(conserve(format!("child {id} is not a new certificate id")));
             }
             sum += u128::from(amount.0);
         }
@@ -272,9 +280,23 @@ mod tests {
         assert_eq!(Fen::parse("1234.5"), Some(Fen(123_450)));
         assert_eq!(Fen::parse("1234.50"), Some(Fen(123_450)));
         assert_eq!(Fen::parse("0.01"), Some(Fen(1)));
-        assert_eq!(Fen::parse("9999999999999999.99"), Some(Fen(999_999_999_999_999_999)));
+        assert_eq!(
+            Fen::parse("9999999999999999.99"),
+            Some(Fen(999_999_999_999_999_999))
+        );
         for bad in [
-            "", ".5", "5.", "-1", "+1", "1e5", "01", "1.001", "1,000", "NaN", " 1", "１",
+            "",
+            ".5",
+            "5.",
+            "-1",
+            "+1",
+            "1e5",
+            "01",
+            "1.001",
+            "1,000",
+            "NaN",
+            " 1",
+            "１",
             "10000000000000000",
         ] {
             assert_eq!(Fen::parse(bad), None, "{bad:?}");
@@ -308,7 +330,14 @@ mod tests {
 
     fn uuid_text(n: u128) -> String {
         let h = format!("{n:032x}");
-        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
     }
 
     fn step(inv: &mut SplitConservesAmount, i: &Intent) -> Result<(), Violation> {
@@ -338,10 +367,18 @@ mod tests {
     fn a_split_must_hand_on_exactly_the_parent_amount() {
         let mut inv = SplitConservesAmount::default();
         issue(&mut inv, 1, "1000.00");
-        let e = step(&mut inv, &split(1, "1000.00", &[(2, "600.00"), (3, "400.01")])).unwrap_err();
+        let e = step(
+            &mut inv,
+            &split(1, "1000.00", &[(2, "600.00"), (3, "400.01")]),
+        )
+        .unwrap_err();
         assert_eq!(e.code, "split_not_conserved");
         assert!(e.message.contains("sum to 1000.01"), "{e}");
-        let e = step(&mut inv, &split(1, "2000.00", &[(2, "1000.00"), (3, "1000.00")])).unwrap_err();
+        let e = step(
+            &mut inv,
+            &split(1, "2000.00", &[(2, "1000.00"), (3, "1000.00")]),
+        )
+        .unwrap_err();
         assert!(e.message.contains("holds 1000.00"), "{e}");
         step(&mut inv, &split(1, "1000.00", &[(2, "600.00"), (3, "400")])).unwrap();
         assert_eq!(inv.live_amount(&id(1)), None);
@@ -365,7 +402,9 @@ mod tests {
             json!({"certificate_id": id(7), "parent_amount": "0.01", "children": [{"certificate_id": id(30), "amount": "-0.01"}, {"certificate_id": id(31), "amount": "0.02"}]}),
         ] {
             assert_eq!(
-                step(&mut inv, &intent(types::SPLIT, body)).unwrap_err().code,
+                step(&mut inv, &intent(types::SPLIT, body))
+                    .unwrap_err()
+                    .code,
                 "bad_intent"
             );
         }
@@ -391,7 +430,7 @@ mod tests {
                 let mut parts: Vec<u64> = weights.iter().map(|w| amount * w / total).collect();
                 let given: u64 = parts.iter().sum();
                 parts.push(amount - given);
-                if cheat { if let Some(p) = parts.last_mut() { *p += 1; } }
+                if let Some(p) = parts.last_mut().filter(|_| cheat) { *p += 1; }
                 let kids: Vec<(u128, String)> = parts.iter().map(|p| { next += 1; (next, Fen(*p).to_string()) }).collect();
                 let refs: Vec<(u128, &str)> = kids.iter().map(|(c, a)| (*c, a.as_str())).collect();
                 let ok = step(&mut inv, &split(parent, &Fen(amount).to_string(), &refs)).is_ok();

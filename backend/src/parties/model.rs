@@ -32,6 +32,8 @@ macro_rules! string_enum {
     };
 }
 
+pub(crate) use string_enum;
+
 string_enum!(
     /// What an organisation is on the platform.
     OrgKind {
@@ -197,6 +199,14 @@ pub enum Action {
     DraftPlan,
     /// Approve a plan version (the core firm's checker, a funder's approver).
     ApprovePlan,
+    /// Propose a payables certificate (the core firm's maker).
+    ProposeCertificate,
+    /// Confirm a proposed certificate (the core firm's checker, never the
+    /// proposer).
+    ConfirmCertificate,
+    /// Act as a certificate's holder: accept or reject it, split it,
+    /// transfer it.
+    HoldCertificate,
 }
 
 impl Action {
@@ -225,6 +235,18 @@ impl Action {
             Action::ApprovePlan => (
                 Some(&[OrgKind::CoreEnterprise, OrgKind::Funder]),
                 &[Role::Admin, Role::Checker],
+            ),
+            Action::ProposeCertificate => (
+                Some(&[OrgKind::CoreEnterprise]),
+                &[Role::Admin, Role::Maker],
+            ),
+            Action::ConfirmCertificate => (
+                Some(&[OrgKind::CoreEnterprise]),
+                &[Role::Admin, Role::Checker],
+            ),
+            Action::HoldCertificate => (
+                Some(&[OrgKind::Supplier]),
+                &[Role::Admin, Role::Maker, Role::Checker],
             ),
         }
     }

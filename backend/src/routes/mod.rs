@@ -3,6 +3,7 @@
 //! routes actually served and cannot drift from them.
 
 pub mod access;
+pub mod certificates;
 pub mod health;
 pub mod intents;
 pub mod keys;
@@ -37,6 +38,7 @@ pub const V1: &str = "/v1";
         (name = "relationships", description = "Core enterprises and their suppliers and distributors"),
         (name = "market data", description = "Dated reference data: LPR fixings"),
         (name = "programs", description = "一企一策 programs and their versioned, jointly approved plans"),
+        (name = "certificates", description = "Payables certificates: confirmation (确权), acceptance, split and transfer"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
@@ -96,6 +98,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(programs::diff_plans)
                 .service(programs::get_plan)
                 .service(programs::quote)
+                .service(certificates::propose_certificate)
+                .service(certificates::confirm_certificate)
+                .service(certificates::accept_certificate)
+                .service(certificates::split_certificate)
+                .service(certificates::transfer_certificate)
+                // The fixed lists before `{id}`, which would take their names.
+                .service(certificates::list_held_certificates)
+                .service(certificates::list_issued_certificates)
+                .service(certificates::list_assignment_notices)
+                .service(certificates::get_certificate)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof)

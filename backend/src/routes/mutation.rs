@@ -58,7 +58,12 @@ impl Receipt {
 /// request.
 pub fn writer_error(e: CommandError) -> ApiError {
     match e {
-        CommandError::Ledger(v) if matches!(v.code, "duplicate_intent" | "key_exists") => {
+        CommandError::Ledger(v)
+            if matches!(
+                v.code,
+                "duplicate_intent" | "key_exists" | "certificate_exists" | "certificate_spent"
+            ) =>
+        {
             ApiError::new(ErrorCode::Conflict, format!("{}: {}", v.code, v.message))
         }
         other => other.into(),

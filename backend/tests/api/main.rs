@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod certificates;
 mod cli;
 mod db;
 mod ledger;

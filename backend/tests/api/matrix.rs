@@ -16,6 +16,8 @@ struct Foreign {
     token_id: String,
     program: String,
     plan_digest: String,
+    /// An issued certificate of B's program, held by B's supplier.
+    certificate: String,
     /// Strings that must never appear in an answer to A.
     markers: Vec<String>,
 }
@@ -40,7 +42,35 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         .program(&core, crate::support::plan_doc(&bank.org))
         .await;
     let plan_digest = draft["digest"].as_str().unwrap().to_owned();
+    // An approved plan and supplier, and a certificate issued under them.
+    app.approve(op, &supplier.org).await;
+    for approver in [
+        app.staff(&core, "checker").await,
+        app.staff(&bank, "checker").await,
+    ] {
+        let body = json!({"program_id": program, "version": 1, "digest": plan_digest});
+        let path = format!("/v1/programs/{program}/plans/1/approval");
+        let (s, answer) = app
+            .act(&approver, &path, "program.plan_approve", body)
+            .await;
+        assert_eq!(s, 200, "{answer}");
+    }
+    let certificate = uuid::Uuid::now_v7().to_string();
+    let cert = json!({"certificate_id": certificate, "face_value": "1000.00",
+        "maturity_date": crate::certificates::day(30)});
+    let mut proposal = cert.clone();
+    proposal["program_id"] = json!(program);
+    proposal["holder_org_id"] = json!(supplier.org);
+    let (s, answer) = app
+        .act(&core, "/v1/certificates", "certificate.propose", proposal)
+        .await;
+    assert_eq!(s, 201, "{answer}");
+    let checker = app.staff(&core, "checker").await;
+    let path = format!("/v1/certificates/{certificate}/confirmation");
+    let (s, answer) = app.act(&checker, &path, "certificate.confirm", cert).await;
+    assert_eq!(s, 200, "{answer}");
     let markers = vec![
+        certificate.clone(),
         program.clone(),
         plan_digest.clone(),
         bank.org.clone(),
@@ -64,6 +94,7 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         token_id: b["token_id"].as_str().unwrap().to_owned(),
         program,
         plan_digest,
+        certificate,
         core,
         markers,
     }
@@ -97,6 +128,15 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
         "draft_plan" => a.sign("program.plan_draft", json!({"program_id": b.program, "plan": crate::support::plan_doc(&b.core.org),
             "effective_from": chrono::Utc::now().date_naive().to_string()})),
         "approve_plan" => a.sign("program.plan_approve", json!({"program_id": b.program, "version": 1, "digest": b.plan_digest})),
+        "propose_certificate" => a.sign("certificate.propose", json!({"certificate_id": new(), "program_id": b.program,
+            "holder_org_id": b.supplier_org, "face_value": "1000.00", "maturity_date": crate::certificates::day(30)})),
+        "confirm_certificate" => a.sign("certificate.confirm", json!({"certificate_id": b.certificate, "face_value": "1000.00",
+            "maturity_date": crate::certificates::day(30)})),
+        "accept_certificate" => a.sign("certificate.accept", json!({"certificate_id": b.certificate, "decision": "accept"})),
+        "split_certificate" => a.sign("certificate.split", crate::certificates::split_body(&b.certificate, "1000.00",
+            &[(&new(), "500.00"), (&new(), "500.00")])),
+        "transfer_certificate" => a.sign("certificate.transfer", json!({"certificate_id": b.certificate, "to_org_id": a.org,
+            "notice_to": b.core.org})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),
         other => panic!("the matrix has no attack for operation {other}; add one to matrix.rs"),
@@ -187,6 +227,7 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
             (t, "id") if t.starts_with("/v1/relationships/") => b.relationship.as_str(),
             (t, "id") if t.starts_with("/v1/programs/") => b.program.as_str(),
             (t, "version") if t.starts_with("/v1/programs/") => "1",
+            (t, "id") if t.starts_with("/v1/certificates/") => b.certificate.as_str(),
             _ => panic!(
                 "no foreign value for path parameter {name} of {template}; add one to matrix.rs"
             ),

@@ -10,8 +10,9 @@ use diesel::prelude::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scf_backend::db::schema::{
-    api_tokens, ledger_entries, lpr_fixings, organisations, plan_approvals, program_plans,
-    programs, relationships, signing_keys, users,
+    api_tokens, assignment_notices, certificate_holdings, certificates, ledger_entries,
+    lpr_fixings, organisations, plan_approvals, program_plans, programs, relationships,
+    signing_keys, users,
 };
 use scf_ledger::sig::SecretKey;
 use serde_json::{Map, Value, json};
@@ -29,6 +30,12 @@ struct World {
     funder: Party,
     program: String,
     digest: String,
+    /// The core firm's checker, an approved supplier holding `held` (an
+    /// active certificate), and a certificate proposed to it.
+    checker: Party,
+    holder: Party,
+    proposed: String,
+    held: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,9 +54,14 @@ enum Endpoint {
     CreateProgram,
     DraftPlan,
     ApprovePlan,
+    ProposeCertificate,
+    ConfirmCertificate,
+    AcceptCertificate,
+    SplitCertificate,
+    TransferCertificate,
 }
 
-const ENDPOINTS: [Endpoint; 14] = [
+const ENDPOINTS: [Endpoint; 19] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -64,9 +76,14 @@ const ENDPOINTS: [Endpoint; 14] = [
     Endpoint::CreateProgram,
     Endpoint::DraftPlan,
     Endpoint::ApprovePlan,
+    Endpoint::ProposeCertificate,
+    Endpoint::ConfirmCertificate,
+    Endpoint::AcceptCertificate,
+    Endpoint::SplitCertificate,
+    Endpoint::TransferCertificate,
 ];
 
-const TYPES: [&str; 14] = [
+const TYPES: [&str; 19] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -81,10 +98,24 @@ const TYPES: [&str; 14] = [
     "program.create",
     "program.plan_draft",
     "program.plan_approve",
+    "certificate.propose",
+    "certificate.confirm",
+    "certificate.accept",
+    "certificate.split",
+    "certificate.transfer",
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 36] = [
+const MEMBERS: [&str; 45] = [
+    "certificate_id",
+    "holder_org_id",
+    "face_value",
+    "maturity_date",
+    "invoice_ids",
+    "parent_amount",
+    "children",
+    "to_org_id",
+    "notice_to",
     "tenor",
     "fixing_date",
     "rate",
@@ -168,6 +199,11 @@ impl Endpoint {
             Endpoint::CreateProgram => "/v1/programs".into(),
             Endpoint::DraftPlan => format!("/v1/programs/{}/plans", w.program),
             Endpoint::ApprovePlan => format!("/v1/programs/{}/plans/1/approval", w.program),
+            Endpoint::ProposeCertificate => "/v1/certificates".into(),
+            Endpoint::ConfirmCertificate => format!("/v1/certificates/{}/confirmation", w.proposed),
+            Endpoint::AcceptCertificate => format!("/v1/certificates/{}/acceptance", w.proposed),
+            Endpoint::SplitCertificate => format!("/v1/certificates/{}/split", w.held),
+            Endpoint::TransferCertificate => format!("/v1/certificates/{}/transfer", w.held),
         }
     }
 
@@ -188,6 +224,11 @@ impl Endpoint {
             Endpoint::CreateProgram => "create_program",
             Endpoint::DraftPlan => "draft_plan",
             Endpoint::ApprovePlan => "approve_plan",
+            Endpoint::ProposeCertificate => "propose_certificate",
+            Endpoint::ConfirmCertificate => "confirm_certificate",
+            Endpoint::AcceptCertificate => "accept_certificate",
+            Endpoint::SplitCertificate => "split_certificate",
+            Endpoint::TransferCertificate => "transfer_certificate",
         }
     }
 
@@ -206,6 +247,11 @@ impl Endpoint {
             Endpoint::CreateProgram => "program.create",
             Endpoint::DraftPlan => "program.plan_draft",
             Endpoint::ApprovePlan => "program.plan_approve",
+            Endpoint::ProposeCertificate => "certificate.propose",
+            Endpoint::ConfirmCertificate => "certificate.confirm",
+            Endpoint::AcceptCertificate => "certificate.accept",
+            Endpoint::SplitCertificate => "certificate.split",
+            Endpoint::TransferCertificate => "certificate.transfer",
         }
     }
 
@@ -216,6 +262,12 @@ impl Endpoint {
                 (&w.op.key, &w.op.org, Some(&w.op.token))
             }
             Endpoint::ApprovePlan => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
+            Endpoint::ConfirmCertificate => (&w.checker.key, &w.core.org, Some(&w.checker.token)),
+            Endpoint::AcceptCertificate
+            | Endpoint::SplitCertificate
+            | Endpoint::TransferCertificate => {
+                (&w.holder.key, &w.holder.org, Some(&w.holder.token))
+            }
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
             Endpoint::Enrol => (&w.pending_key, &w.core.org, None),
             Endpoint::IssueToken => (&w.core.key, &w.core.org, None),
@@ -266,6 +318,22 @@ impl Endpoint {
                 "effective_from": chrono::Utc::now().date_naive().to_string()}),
             Endpoint::ApprovePlan => json!({"program_id": w.program, "version": 1,
                 "digest": w.digest}),
+            Endpoint::ProposeCertificate => {
+                json!({"certificate_id": id(1), "program_id": w.program,
+                "holder_org_id": w.holder.org, "face_value": "1000.00",
+                "maturity_date": crate::certificates::day(30)})
+            }
+            Endpoint::ConfirmCertificate => json!({"certificate_id": w.proposed,
+                "face_value": "1000.00", "maturity_date": crate::certificates::day(30)}),
+            Endpoint::AcceptCertificate => json!({"certificate_id": w.proposed,
+                "decision": "reject", "reason": "fuzz"}),
+            Endpoint::SplitCertificate => crate::certificates::split_body(
+                &w.held,
+                "1000.00",
+                &[(&id(1), "400.00"), (&id(2), "600.00")],
+            ),
+            Endpoint::TransferCertificate => json!({"certificate_id": w.held,
+                "to_org_id": w.supplier.org, "notice_to": w.core.org}),
         }
     }
 }
@@ -341,7 +409,7 @@ fn case(ids: Vec<String>) -> impl Strategy<Value = Case> {
 
 /// Rows a refusal must not add: ledger entries and the tables that
 /// mutations write (the idempotency store keeps refusals on purpose).
-fn footprint(app: &TestApp) -> [i64; 10] {
+fn footprint(app: &TestApp) -> [i64; 13] {
     let mut c = app.opened.db.get().unwrap();
     [
         lpr_fixings::table.count().get_result(&mut c).unwrap(),
@@ -354,6 +422,15 @@ fn footprint(app: &TestApp) -> [i64; 10] {
         signing_keys::table.count().get_result(&mut c).unwrap(),
         api_tokens::table.count().get_result(&mut c).unwrap(),
         relationships::table.count().get_result(&mut c).unwrap(),
+        certificates::table.count().get_result(&mut c).unwrap(),
+        certificate_holdings::table
+            .count()
+            .get_result(&mut c)
+            .unwrap(),
+        assignment_notices::table
+            .count()
+            .get_result(&mut c)
+            .unwrap(),
     ]
 }
 
@@ -437,6 +514,37 @@ fn signed_random_bodies_never_fail_the_server() {
             .program(&core, crate::support::plan_doc(&funder.org))
             .await;
         let digest = draft["digest"].as_str().unwrap().to_owned();
+        // Certificates need an approved plan and an approved supplier.
+        let checker = app.staff(&core, "checker").await;
+        for who in [&checker, &funder] {
+            let (s, b) = app
+                .act(
+                    who,
+                    &format!("/v1/programs/{program}/plans/1/approval"),
+                    "program.plan_approve",
+                    json!({"program_id": program, "version": 1, "digest": digest}),
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
+        }
+        let (holder, _) = app.invite(&core, "upstream", 1, "Fuzz Holder").await;
+        app.register(&holder).await;
+        app.approve(&op, &holder.org).await;
+        let cw = crate::certificates::World {
+            op: op.clone(),
+            core: core.clone(),
+            checker: checker.clone(),
+            funder: funder.clone(),
+            t1: holder.clone(),
+            t2: holder.clone(),
+            t3: holder.clone(),
+            program: program.clone(),
+        };
+        let maturity = crate::certificates::day(30);
+        let held = crate::certificates::active(&app, &cw, &holder, "1000.00", &maturity).await;
+        let (s, b, proposed) =
+            crate::certificates::propose(&app, &cw, &holder, "1000.00", &maturity).await;
+        assert_eq!(s, 201, "{b}");
         let world = World {
             op,
             core,
@@ -446,6 +554,10 @@ fn signed_random_bodies_never_fail_the_server() {
             funder,
             program,
             digest,
+            checker,
+            holder,
+            proposed,
+            held,
         };
         (app, world)
     });
@@ -487,6 +599,10 @@ fn signed_random_bodies_never_fail_the_server() {
         world.pending_key.public_key().to_hex(),
         world.pending_key.public_key().key_id().to_hex(),
         fresh_key().public_key().to_hex(),
+        world.holder.org.clone(),
+        world.proposed.clone(),
+        world.held.clone(),
+        world.program.clone(),
     ];
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
