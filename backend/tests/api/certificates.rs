@@ -462,6 +462,17 @@ async fn a_certificate_is_confirmed_accepted_split_and_transferred() {
     let (s, b) = transfer(&app, &w, &w.t1, &a, &w.t2.org).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(leaves_sum(&app, &root), "1000000.00");
+
+    // The writer and the offline verifier agree: the export with these
+    // confirmations, splits and transfers is valid.
+    let cp = app.opened.writer.checkpoint().await.unwrap();
+    let r = app.get_auth("/v1/ledger/export", &w.op.token).await;
+    let export = r.bytes().await.unwrap().to_vec();
+    assert!(String::from_utf8_lossy(&export).contains("certificate.split"));
+    let report =
+        scf_ledger::verify::verify_bytes(&export, &scf_ledger::verify::Options::default()).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    assert_eq!(report.entries, cp.size);
 }
 
 #[actix_web::test]
