@@ -197,6 +197,8 @@ pub enum Action {
     DraftPlan,
     /// Approve a plan version (the core firm's checker, a funder's approver).
     ApprovePlan,
+    /// Move the platform clock forward (test mode only).
+    MoveClock,
 }
 
 impl Action {
@@ -217,7 +219,9 @@ impl Action {
                 &[Role::Admin, Role::Maker],
             ),
             Action::Register | Action::AddUser => (None, &[Role::Admin]),
-            Action::PublishMarketData => (Some(&[OrgKind::PlatformOperator]), &[Role::Admin]),
+            Action::PublishMarketData | Action::MoveClock => {
+                (Some(&[OrgKind::PlatformOperator]), &[Role::Admin])
+            }
             Action::DraftPlan => (
                 Some(&[OrgKind::CoreEnterprise]),
                 &[Role::Admin, Role::Maker],

@@ -62,7 +62,7 @@ pub struct InForceQuery {
     /// `1Y` or `5Y`.
     #[param(value_type = Tenor)]
     pub tenor: Tenor,
-    /// `YYYY-MM-DD`; today (UTC) when absent.
+    /// `YYYY-MM-DD`; the platform's today (UTC) when absent.
     #[param(value_type = Option<String>, format = Date)]
     pub on: Option<NaiveDate>,
 }
@@ -78,12 +78,10 @@ pub struct InForceQuery {
 #[get("/lpr/in-force")]
 pub async fn lpr_in_force(
     db: web::Data<Db>,
+    writer: web::Data<crate::ledger::Writer>,
     q: web::Query<InForceQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenor, on) = (
-        q.tenor,
-        q.on.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-    );
+    let (tenor, on) = (q.tenor, q.on.unwrap_or_else(|| writer.clock().today()));
     let found = db
         .run(move |c| lpr::in_force(c, tenor, on).map_err(DbError::from))
         .await

@@ -13,6 +13,7 @@ pub mod mutation;
 pub mod organisations;
 pub mod programs;
 pub mod relationships;
+pub mod test_clock;
 pub mod time;
 
 use utoipa::OpenApi;

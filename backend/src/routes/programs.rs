@@ -193,7 +193,7 @@ pub async fn list_plans(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OnQuery {
-    /// `YYYY-MM-DD`; today (UTC) when absent.
+    /// `YYYY-MM-DD`; the platform's today (UTC) when absent.
     #[param(value_type = Option<String>, format = Date)]
     pub on: Option<NaiveDate>,
 }
@@ -210,12 +210,13 @@ pub struct OnQuery {
 pub async fn plan_in_force(
     who: Principal,
     db: web::Data<Db>,
+    writer: web::Data<crate::ledger::Writer>,
     path: web::Path<Uuid>,
     q: web::Query<OnQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     visible(&db, &who, id).await?;
-    let on = q.on.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let on = q.on.unwrap_or_else(|| writer.clock().today());
     let found = db
         .run(move |c| plan::in_force(c, id, on).map_err(DbError::from))
         .await

@@ -7,6 +7,7 @@
 )]
 
 mod cli;
+mod clock;
 mod db;
 mod ledger;
 mod limits;
