@@ -6,7 +6,9 @@
     clippy::indexing_slicing
 )]
 
+mod accounts;
 mod cli;
+mod csv;
 mod db;
 mod ledger;
 mod limits;
