@@ -11,6 +11,7 @@ pub mod http_metrics;
 pub mod idempotency;
 pub mod ledger;
 pub mod limits;
+pub mod listing;
 pub mod pagination;
 pub mod parties;
 pub mod pricing;

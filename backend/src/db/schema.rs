@@ -226,12 +226,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    settlement_accounts (id) {
+        id -> Id,
+        org_id -> Id,
+        bank_name -> Text,
+        branch -> Text,
+        account_number -> Text,
+        account_name -> Text,
+        currency -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        added_by -> Id,
+        added_seq -> BigInt,
+        decided_by -> Nullable<Id>,
+        decided_seq -> Nullable<BigInt>,
+        revoked_seq -> Nullable<BigInt>,
+        created_at -> Instant,
+        updated_at -> Instant,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(signing_keys -> users (user_id));
 diesel::joinable!(idempotency -> users (user_id));
 diesel::joinable!(program_plans -> programs (program_id));
 diesel::joinable!(plan_approvals -> program_plans (plan_id));
+diesel::joinable!(settlement_accounts -> organisations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -248,4 +273,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     ledger_checkpoints,
     idempotency,
+    settlement_accounts,
 );

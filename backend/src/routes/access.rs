@@ -349,6 +349,7 @@ pub async fn revoke_token(m: Mutation, body: web::Bytes) -> Result<HttpResponse,
 ///
 /// Any user of the organisation; ordered by id. `enrolled` is false until
 /// the user proved possession of the key named at creation.
+/// `Accept: text/csv` exports the page as CSV.
 #[utoipa::path(tag = "parties", operation_id = "list_users", security(("bearer" = [])),
     params(PageQuery),
     responses(
@@ -357,6 +358,7 @@ pub async fn revoke_token(m: Mutation, body: web::Bytes) -> Result<HttpResponse,
     ))]
 #[get("/users")]
 pub async fn list_users(
+    http: actix_web::HttpRequest,
     who: crate::parties::auth::Principal,
     db: web::Data<crate::db::Db>,
     page: web::Query<PageQuery>,
@@ -369,5 +371,5 @@ pub async fn list_users(
         })
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(&req, rows, |u| u.id)?))
+    crate::listing::page(&http, Page::from_rows(&req, rows, |u| u.id)?)
 }

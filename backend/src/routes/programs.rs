@@ -167,7 +167,8 @@ pub struct PlanVersions {
 /// Every version of a program's plan, oldest first.
 ///
 /// The core enterprise, a funder named by any version, or the operator.
-/// Old versions stay readable.
+/// Old versions stay readable. `Accept: text/csv` exports them as CSV
+/// (the plan and the approvals as JSON text).
 #[utoipa::path(tag = "programs", operation_id = "list_plans", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     responses(
@@ -177,6 +178,7 @@ pub struct PlanVersions {
     ))]
 #[get("/programs/{id}/plans")]
 pub async fn list_plans(
+    req: actix_web::HttpRequest,
     who: Principal,
     db: web::Data<Db>,
     path: web::Path<Uuid>,
@@ -187,7 +189,7 @@ pub async fn list_plans(
         .run(move |c| plan::versions(c, id).map_err(DbError::from))
         .await
         .map_err(unavailable)?;
-    Ok(HttpResponse::Ok().json(PlanVersions { items }))
+    crate::listing::items(&req, items, |items| PlanVersions { items })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

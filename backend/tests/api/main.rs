@@ -6,8 +6,10 @@
     clippy::indexing_slicing
 )]
 
+mod accounts;
 mod cli;
 mod clock;
+mod csv;
 mod db;
 mod ledger;
 mod limits;

@@ -16,6 +16,7 @@ struct Foreign {
     token_id: String,
     program: String,
     plan_digest: String,
+    account: String,
     /// Strings that must never appear in an answer to A.
     markers: Vec<String>,
 }
@@ -40,7 +41,14 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         .program(&core, crate::support::plan_doc(&bank.org))
         .await;
     let plan_digest = draft["digest"].as_str().unwrap().to_owned();
+    let account = uuid::Uuid::new_v4().to_string();
+    let body = json!({"account_id": account, "bank_name": "Bravo Bank", "branch": "Main",
+        "account_number": "77770000123456", "account_name": "Registered name", "currency": "CNY"});
+    let (s, added) = app.act(&core, "/v1/accounts", "account.add", body).await;
+    assert_eq!(s, 201, "{added}");
     let markers = vec![
+        account.clone(),
+        "77770000123456".into(),
         program.clone(),
         plan_digest.clone(),
         bank.org.clone(),
@@ -64,6 +72,7 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         token_id: b["token_id"].as_str().unwrap().to_owned(),
         program,
         plan_digest,
+        account,
         core,
         markers,
     }
@@ -97,6 +106,10 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
         "draft_plan" => a.sign("program.plan_draft", json!({"program_id": b.program, "plan": crate::support::plan_doc(&b.core.org),
             "effective_from": chrono::Utc::now().date_naive().to_string()})),
         "approve_plan" => a.sign("program.plan_approve", json!({"program_id": b.program, "version": 1, "digest": b.plan_digest})),
+        "add_account" => signed_for("account.add", &b.core.org, json!({"account_id": new(), "bank_name": "b",
+            "branch": "b", "account_number": "12345678", "account_name": "Registered name", "currency": "CNY"})),
+        "verify_account" => a.sign("account.verify", json!({"account_id": b.account, "outcome": "verified"})),
+        "revoke_account" => a.sign("account.revoke", json!({"account_id": b.account, "reason": "x"})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),
         other => panic!("the matrix has no attack for operation {other}; add one to matrix.rs"),
@@ -187,6 +200,7 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
             (t, "id") if t.starts_with("/v1/relationships/") => b.relationship.as_str(),
             (t, "id") if t.starts_with("/v1/programs/") => b.program.as_str(),
             (t, "version") if t.starts_with("/v1/programs/") => "1",
+            (t, "id") if t.starts_with("/v1/accounts/") => b.account.as_str(),
             _ => panic!(
                 "no foreign value for path parameter {name} of {template}; add one to matrix.rs"
             ),

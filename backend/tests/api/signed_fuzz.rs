@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scf_backend::db::schema::{
     api_tokens, ledger_entries, lpr_fixings, organisations, plan_approvals, program_plans,
-    programs, relationships, signing_keys, users,
+    programs, relationships, settlement_accounts, signing_keys, users,
 };
 use scf_ledger::sig::SecretKey;
 use serde_json::{Map, Value, json};
@@ -29,6 +29,9 @@ struct World {
     funder: Party,
     program: String,
     digest: String,
+    /// The core firm's accounts: one pending, one verified.
+    pending_account: String,
+    verified_account: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,9 +50,12 @@ enum Endpoint {
     CreateProgram,
     DraftPlan,
     ApprovePlan,
+    AddAccount,
+    VerifyAccount,
+    RevokeAccount,
 }
 
-const ENDPOINTS: [Endpoint; 14] = [
+const ENDPOINTS: [Endpoint; 17] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -64,9 +70,12 @@ const ENDPOINTS: [Endpoint; 14] = [
     Endpoint::CreateProgram,
     Endpoint::DraftPlan,
     Endpoint::ApprovePlan,
+    Endpoint::AddAccount,
+    Endpoint::VerifyAccount,
+    Endpoint::RevokeAccount,
 ];
 
-const TYPES: [&str; 14] = [
+const TYPES: [&str; 17] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -81,10 +90,13 @@ const TYPES: [&str; 14] = [
     "program.create",
     "program.plan_draft",
     "program.plan_approve",
+    "account.add",
+    "account.verify",
+    "account.revoke",
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 36] = [
+const MEMBERS: [&str; 43] = [
     "tenor",
     "fixing_date",
     "rate",
@@ -121,6 +133,13 @@ const MEMBERS: [&str; 36] = [
     "counterparty",
     "amount",
     "currency",
+    "account_id",
+    "bank_name",
+    "branch",
+    "account_number",
+    "account_name",
+    "outcome",
+    "reason",
 ];
 
 /// Strings that have broken parsers of money, text and ids before.
@@ -168,6 +187,9 @@ impl Endpoint {
             Endpoint::CreateProgram => "/v1/programs".into(),
             Endpoint::DraftPlan => format!("/v1/programs/{}/plans", w.program),
             Endpoint::ApprovePlan => format!("/v1/programs/{}/plans/1/approval", w.program),
+            Endpoint::AddAccount => "/v1/accounts".into(),
+            Endpoint::VerifyAccount => format!("/v1/accounts/{}/verification", w.pending_account),
+            Endpoint::RevokeAccount => format!("/v1/accounts/{}/revocation", w.verified_account),
         }
     }
 
@@ -188,6 +210,9 @@ impl Endpoint {
             Endpoint::CreateProgram => "create_program",
             Endpoint::DraftPlan => "draft_plan",
             Endpoint::ApprovePlan => "approve_plan",
+            Endpoint::AddAccount => "add_account",
+            Endpoint::VerifyAccount => "verify_account",
+            Endpoint::RevokeAccount => "revoke_account",
         }
     }
 
@@ -206,13 +231,16 @@ impl Endpoint {
             Endpoint::CreateProgram => "program.create",
             Endpoint::DraftPlan => "program.plan_draft",
             Endpoint::ApprovePlan => "program.plan_approve",
+            Endpoint::AddAccount => "account.add",
+            Endpoint::VerifyAccount => "account.verify",
+            Endpoint::RevokeAccount => "account.revoke",
         }
     }
 
     /// The signer, the organisation it acts for, and the token sent along.
     fn actor(self, w: &World) -> (&SecretKey, &str, Option<&str>) {
         match self {
-            Endpoint::Onboard | Endpoint::Kyc | Endpoint::PublishLpr => {
+            Endpoint::Onboard | Endpoint::Kyc | Endpoint::PublishLpr | Endpoint::VerifyAccount => {
                 (&w.op.key, &w.op.org, Some(&w.op.token))
             }
             Endpoint::ApprovePlan => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
@@ -266,6 +294,13 @@ impl Endpoint {
                 "effective_from": chrono::Utc::now().date_naive().to_string()}),
             Endpoint::ApprovePlan => json!({"program_id": w.program, "version": 1,
                 "digest": w.digest}),
+            Endpoint::AddAccount => json!({"account_id": id(1), "bank_name": "Fuzz Bank",
+                "branch": "Fuzz Branch", "account_number": format!("{:016}", seed % 10_000_000_000_000_000),
+                "account_name": "Registered name", "currency": "CNY"}),
+            Endpoint::VerifyAccount => json!({"account_id": w.pending_account,
+                "outcome": "rejected", "reason": "test transfer bounced"}),
+            Endpoint::RevokeAccount => json!({"account_id": w.verified_account,
+                "reason": "account closed"}),
         }
     }
 }
@@ -341,7 +376,7 @@ fn case(ids: Vec<String>) -> impl Strategy<Value = Case> {
 
 /// Rows a refusal must not add: ledger entries and the tables that
 /// mutations write (the idempotency store keeps refusals on purpose).
-fn footprint(app: &TestApp) -> [i64; 10] {
+fn footprint(app: &TestApp) -> [i64; 11] {
     let mut c = app.opened.db.get().unwrap();
     [
         lpr_fixings::table.count().get_result(&mut c).unwrap(),
@@ -354,6 +389,10 @@ fn footprint(app: &TestApp) -> [i64; 10] {
         signing_keys::table.count().get_result(&mut c).unwrap(),
         api_tokens::table.count().get_result(&mut c).unwrap(),
         relationships::table.count().get_result(&mut c).unwrap(),
+        settlement_accounts::table
+            .count()
+            .get_result(&mut c)
+            .unwrap(),
     ]
 }
 
@@ -437,6 +476,21 @@ fn signed_random_bodies_never_fail_the_server() {
             .program(&core, crate::support::plan_doc(&funder.org))
             .await;
         let digest = draft["digest"].as_str().unwrap().to_owned();
+        let mut accounts = Vec::new();
+        for number in ["11112222333344", "55556666777788"] {
+            let id = uuid::Uuid::new_v4().to_string();
+            let body = json!({"account_id": id, "bank_name": "Fuzz Bank", "branch": "Main",
+                "account_number": number, "account_name": "Registered name", "currency": "CNY"});
+            let (s, b) = app.act(&core, "/v1/accounts", "account.add", body).await;
+            assert_eq!(s, 201, "{b}");
+            accounts.push(id);
+        }
+        let verified_account = accounts.pop().unwrap();
+        let pending_account = accounts.pop().unwrap();
+        let path = format!("/v1/accounts/{verified_account}/verification");
+        let body = json!({"account_id": verified_account, "outcome": "verified"});
+        let (s, b) = app.act(&op, &path, "account.verify", body).await;
+        assert_eq!(s, 200, "{b}");
         let world = World {
             op,
             core,
@@ -446,6 +500,8 @@ fn signed_random_bodies_never_fail_the_server() {
             funder,
             program,
             digest,
+            pending_account,
+            verified_account,
         };
         (app, world)
     });
@@ -487,6 +543,8 @@ fn signed_random_bodies_never_fail_the_server() {
         world.pending_key.public_key().to_hex(),
         world.pending_key.public_key().key_id().to_hex(),
         fresh_key().public_key().to_hex(),
+        world.pending_account.clone(),
+        world.verified_account.clone(),
     ];
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
