@@ -283,6 +283,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    settlement_accounts (id) {
+        id -> Id,
+        org_id -> Id,
+        bank_name -> Text,
+        branch -> Text,
+        account_number -> Text,
+        account_name -> Text,
+        currency -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        added_by -> Id,
+        added_seq -> BigInt,
+        decided_by -> Nullable<Id>,
+        decided_seq -> Nullable<BigInt>,
+        revoked_seq -> Nullable<BigInt>,
+        created_at -> Instant,
+        updated_at -> Instant,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(signing_keys -> users (user_id));
@@ -290,6 +314,7 @@ diesel::joinable!(idempotency -> users (user_id));
 diesel::joinable!(program_plans -> programs (program_id));
 diesel::joinable!(plan_approvals -> program_plans (plan_id));
 diesel::joinable!(certificate_holdings -> certificates (certificate_id));
+diesel::joinable!(settlement_accounts -> organisations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -309,4 +334,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificates,
     certificate_holdings,
     assignment_notices,
+    settlement_accounts,
 );

@@ -18,6 +18,7 @@ struct Foreign {
     plan_digest: String,
     /// An issued certificate of B's program, held by B's supplier.
     certificate: String,
+    account: String,
     /// Strings that must never appear in an answer to A.
     markers: Vec<String>,
 }
@@ -69,8 +70,15 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
     let path = format!("/v1/certificates/{certificate}/confirmation");
     let (s, answer) = app.act(&checker, &path, "certificate.confirm", cert).await;
     assert_eq!(s, 200, "{answer}");
+    let account = uuid::Uuid::new_v4().to_string();
+    let body = json!({"account_id": account, "bank_name": "Bravo Bank", "branch": "Main",
+        "account_number": "77770000123456", "account_name": "Registered name", "currency": "CNY"});
+    let (s, added) = app.act(&core, "/v1/accounts", "account.add", body).await;
+    assert_eq!(s, 201, "{added}");
     let markers = vec![
         certificate.clone(),
+        account.clone(),
+        "77770000123456".into(),
         program.clone(),
         plan_digest.clone(),
         bank.org.clone(),
@@ -95,6 +103,7 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         program,
         plan_digest,
         certificate,
+        account,
         core,
         markers,
     }
@@ -137,6 +146,10 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
             &[(&new(), "500.00"), (&new(), "500.00")])),
         "transfer_certificate" => a.sign("certificate.transfer", json!({"certificate_id": b.certificate, "to_org_id": a.org,
             "notice_to": b.core.org})),
+        "add_account" => signed_for("account.add", &b.core.org, json!({"account_id": new(), "bank_name": "b",
+            "branch": "b", "account_number": "12345678", "account_name": "Registered name", "currency": "CNY"})),
+        "verify_account" => a.sign("account.verify", json!({"account_id": b.account, "outcome": "verified"})),
+        "revoke_account" => a.sign("account.revoke", json!({"account_id": b.account, "reason": "x"})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),
         other => panic!("the matrix has no attack for operation {other}; add one to matrix.rs"),
@@ -228,6 +241,7 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
             (t, "id") if t.starts_with("/v1/programs/") => b.program.as_str(),
             (t, "version") if t.starts_with("/v1/programs/") => "1",
             (t, "id") if t.starts_with("/v1/certificates/") => b.certificate.as_str(),
+            (t, "id") if t.starts_with("/v1/accounts/") => b.account.as_str(),
             _ => panic!(
                 "no foreign value for path parameter {name} of {template}; add one to matrix.rs"
             ),

@@ -12,7 +12,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scf_backend::db::schema::{
     api_tokens, assignment_notices, certificate_holdings, certificates, ledger_entries,
     lpr_fixings, organisations, plan_approvals, program_plans, programs, relationships,
-    signing_keys, users,
+    settlement_accounts, signing_keys, users,
 };
 use scf_ledger::sig::SecretKey;
 use serde_json::{Map, Value, json};
@@ -36,6 +36,9 @@ struct World {
     holder: Party,
     proposed: String,
     held: String,
+    /// The core firm's accounts: one pending, one verified.
+    pending_account: String,
+    verified_account: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,9 +62,12 @@ enum Endpoint {
     AcceptCertificate,
     SplitCertificate,
     TransferCertificate,
+    AddAccount,
+    VerifyAccount,
+    RevokeAccount,
 }
 
-const ENDPOINTS: [Endpoint; 19] = [
+const ENDPOINTS: [Endpoint; 22] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -81,9 +87,12 @@ const ENDPOINTS: [Endpoint; 19] = [
     Endpoint::AcceptCertificate,
     Endpoint::SplitCertificate,
     Endpoint::TransferCertificate,
+    Endpoint::AddAccount,
+    Endpoint::VerifyAccount,
+    Endpoint::RevokeAccount,
 ];
 
-const TYPES: [&str; 19] = [
+const TYPES: [&str; 22] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -103,10 +112,13 @@ const TYPES: [&str; 19] = [
     "certificate.accept",
     "certificate.split",
     "certificate.transfer",
+    "account.add",
+    "account.verify",
+    "account.revoke",
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 45] = [
+const MEMBERS: [&str; 52] = [
     "certificate_id",
     "holder_org_id",
     "face_value",
@@ -152,6 +164,13 @@ const MEMBERS: [&str; 45] = [
     "counterparty",
     "amount",
     "currency",
+    "account_id",
+    "bank_name",
+    "branch",
+    "account_number",
+    "account_name",
+    "outcome",
+    "reason",
 ];
 
 /// Strings that have broken parsers of money, text and ids before.
@@ -204,6 +223,9 @@ impl Endpoint {
             Endpoint::AcceptCertificate => format!("/v1/certificates/{}/acceptance", w.proposed),
             Endpoint::SplitCertificate => format!("/v1/certificates/{}/split", w.held),
             Endpoint::TransferCertificate => format!("/v1/certificates/{}/transfer", w.held),
+            Endpoint::AddAccount => "/v1/accounts".into(),
+            Endpoint::VerifyAccount => format!("/v1/accounts/{}/verification", w.pending_account),
+            Endpoint::RevokeAccount => format!("/v1/accounts/{}/revocation", w.verified_account),
         }
     }
 
@@ -229,6 +251,9 @@ impl Endpoint {
             Endpoint::AcceptCertificate => "accept_certificate",
             Endpoint::SplitCertificate => "split_certificate",
             Endpoint::TransferCertificate => "transfer_certificate",
+            Endpoint::AddAccount => "add_account",
+            Endpoint::VerifyAccount => "verify_account",
+            Endpoint::RevokeAccount => "revoke_account",
         }
     }
 
@@ -252,13 +277,16 @@ impl Endpoint {
             Endpoint::AcceptCertificate => "certificate.accept",
             Endpoint::SplitCertificate => "certificate.split",
             Endpoint::TransferCertificate => "certificate.transfer",
+            Endpoint::AddAccount => "account.add",
+            Endpoint::VerifyAccount => "account.verify",
+            Endpoint::RevokeAccount => "account.revoke",
         }
     }
 
     /// The signer, the organisation it acts for, and the token sent along.
     fn actor(self, w: &World) -> (&SecretKey, &str, Option<&str>) {
         match self {
-            Endpoint::Onboard | Endpoint::Kyc | Endpoint::PublishLpr => {
+            Endpoint::Onboard | Endpoint::Kyc | Endpoint::PublishLpr | Endpoint::VerifyAccount => {
                 (&w.op.key, &w.op.org, Some(&w.op.token))
             }
             Endpoint::ApprovePlan => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
@@ -334,6 +362,13 @@ impl Endpoint {
             ),
             Endpoint::TransferCertificate => json!({"certificate_id": w.held,
                 "to_org_id": w.supplier.org, "notice_to": w.core.org}),
+            Endpoint::AddAccount => json!({"account_id": id(1), "bank_name": "Fuzz Bank",
+                "branch": "Fuzz Branch", "account_number": format!("{:016}", seed % 10_000_000_000_000_000),
+                "account_name": "Registered name", "currency": "CNY"}),
+            Endpoint::VerifyAccount => json!({"account_id": w.pending_account,
+                "outcome": "rejected", "reason": "test transfer bounced"}),
+            Endpoint::RevokeAccount => json!({"account_id": w.verified_account,
+                "reason": "account closed"}),
         }
     }
 }
@@ -409,7 +444,7 @@ fn case(ids: Vec<String>) -> impl Strategy<Value = Case> {
 
 /// Rows a refusal must not add: ledger entries and the tables that
 /// mutations write (the idempotency store keeps refusals on purpose).
-fn footprint(app: &TestApp) -> [i64; 13] {
+fn footprint(app: &TestApp) -> [i64; 14] {
     let mut c = app.opened.db.get().unwrap();
     [
         lpr_fixings::table.count().get_result(&mut c).unwrap(),
@@ -428,6 +463,10 @@ fn footprint(app: &TestApp) -> [i64; 13] {
             .get_result(&mut c)
             .unwrap(),
         assignment_notices::table
+            .count()
+            .get_result(&mut c)
+            .unwrap(),
+        settlement_accounts::table
             .count()
             .get_result(&mut c)
             .unwrap(),
@@ -545,6 +584,21 @@ fn signed_random_bodies_never_fail_the_server() {
         let (s, b, proposed) =
             crate::certificates::propose(&app, &cw, &holder, "1000.00", &maturity).await;
         assert_eq!(s, 201, "{b}");
+        let mut accounts = Vec::new();
+        for number in ["11112222333344", "55556666777788"] {
+            let id = uuid::Uuid::new_v4().to_string();
+            let body = json!({"account_id": id, "bank_name": "Fuzz Bank", "branch": "Main",
+                "account_number": number, "account_name": "Registered name", "currency": "CNY"});
+            let (s, b) = app.act(&core, "/v1/accounts", "account.add", body).await;
+            assert_eq!(s, 201, "{b}");
+            accounts.push(id);
+        }
+        let verified_account = accounts.pop().unwrap();
+        let pending_account = accounts.pop().unwrap();
+        let path = format!("/v1/accounts/{verified_account}/verification");
+        let body = json!({"account_id": verified_account, "outcome": "verified"});
+        let (s, b) = app.act(&op, &path, "account.verify", body).await;
+        assert_eq!(s, 200, "{b}");
         let world = World {
             op,
             core,
@@ -558,6 +612,8 @@ fn signed_random_bodies_never_fail_the_server() {
             holder,
             proposed,
             held,
+            pending_account,
+            verified_account,
         };
         (app, world)
     });
@@ -603,6 +659,8 @@ fn signed_random_bodies_never_fail_the_server() {
         world.proposed.clone(),
         world.held.clone(),
         world.program.clone(),
+        world.pending_account.clone(),
+        world.verified_account.clone(),
     ];
     let cases = std::env::var("PROPTEST_CASES")
         .ok()

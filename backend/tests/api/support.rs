@@ -191,6 +191,18 @@ pub fn signed(
     body: serde_json::Value,
     signer: &scf_ledger::sig::SecretKey,
 ) -> serde_json::Value {
+    signed_at(kind, org, body, signer, scf_ledger::time::Timestamp::now())
+}
+
+/// [`signed`] with a chosen `client_time`: after a test-mode clock move the
+/// client must sign with the server's time (`TestApp::server_time`).
+pub fn signed_at(
+    kind: &str,
+    org: &str,
+    body: serde_json::Value,
+    signer: &scf_ledger::sig::SecretKey,
+    client_time: scf_ledger::time::Timestamp,
+) -> serde_json::Value {
     use scf_ledger::intent::{Intent, signing_message};
     let intent = Intent {
         kind: kind.into(),
@@ -200,7 +212,7 @@ pub fn signed(
         assets: vec![],
         body: body.as_object().cloned().unwrap(),
         id: uuid::Uuid::now_v7().to_string(),
-        client_time: scf_ledger::time::Timestamp::now(),
+        client_time,
     };
     let bytes = intent.to_bytes();
     let sig = signer.sign(&signing_message(&bytes));
@@ -222,6 +234,15 @@ pub struct Party {
 impl Party {
     pub fn sign(&self, kind: &str, body: serde_json::Value) -> serde_json::Value {
         signed(kind, &self.org, body, &self.key)
+    }
+
+    pub fn sign_at(
+        &self,
+        kind: &str,
+        body: serde_json::Value,
+        at: scf_ledger::time::Timestamp,
+    ) -> serde_json::Value {
+        signed_at(kind, &self.org, body, &self.key, at)
     }
 }
 
@@ -274,6 +295,25 @@ impl TestApp {
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
         self.post_signed(path, Some(&who.token), &who.sign(kind, body))
+            .await
+    }
+
+    /// The server's clock (`GET /v1/time`), which a test-mode move shifts.
+    pub async fn server_time(&self) -> scf_ledger::time::Timestamp {
+        let t: serde_json::Value = self.get("/v1/time").await.json().await.unwrap();
+        scf_ledger::time::Timestamp::parse(t["now"].as_str().unwrap()).unwrap()
+    }
+
+    /// `who` acts with intents signed at the server's time.
+    pub async fn act_now(
+        &self,
+        who: &Party,
+        path: &str,
+        kind: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let at = self.server_time().await;
+        self.post_signed(path, Some(&who.token), &who.sign_at(kind, body, at))
             .await
     }
 
