@@ -41,6 +41,8 @@ pub const CSV_OPERATIONS: &[&str] = &[
     "list_lpr_fixings",
     "list_plans",
     "list_accounts",
+    "list_financings",
+    "list_registration_tasks",
 ];
 
 /// An item of a list that can be exported as CSV.
