@@ -41,6 +41,9 @@ pub const CSV_OPERATIONS: &[&str] = &[
     "list_lpr_fixings",
     "list_plans",
     "list_accounts",
+    "list_held_certificates",
+    "list_issued_certificates",
+    "list_assignment_notices",
 ];
 
 /// An item of a list that can be exported as CSV.
