@@ -43,6 +43,9 @@ pub const CSV_OPERATIONS: &[&str] = &[
     "list_accounts",
     "list_financings",
     "list_registration_tasks",
+    "list_held_certificates",
+    "list_issued_certificates",
+    "list_assignment_notices",
 ];
 
 /// An item of a list that can be exported as CSV.

@@ -814,6 +814,25 @@ impl From<CertRow> for Certificate {
     }
 }
 
+impl crate::listing::CsvRow for Certificate {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "program_id",
+        "issuer_org_id",
+        "holder_org_id",
+        "root_id",
+        "parent_id",
+        "amount",
+        "available",
+        "maturity_date",
+        "issued_on",
+        "status",
+        "created_seq",
+        "updated_seq",
+        "created_at",
+    ];
+}
+
 /// A child as its parent's readers see it (its holder is its own business).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Child {
@@ -1017,6 +1036,20 @@ pub struct Notice {
     /// The transfer's ledger entry, which carries the notice.
     pub ledger_seq: i64,
     pub notified_at: String,
+}
+
+impl crate::listing::CsvRow for Notice {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "certificate_id",
+        "root_id",
+        "program_id",
+        "assignor_org_id",
+        "assignee_org_id",
+        "amount",
+        "ledger_seq",
+        "notified_at",
+    ];
 }
 
 type NoticeRow = (

@@ -17,7 +17,7 @@ use crate::routes::intents::SignedIntent;
 use crate::routes::mutation::{Mutation, rejected};
 use crate::routes::organisations::{is_operator, permit};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -332,7 +332,8 @@ pub struct HeldPage {
 
 /// The certificates your organisation holds, with its available balance.
 ///
-/// Ordered by the entry that made each one (then id).
+/// Ordered by the entry that made each one (then id). `Accept: text/csv`
+/// exports the page as CSV (without the balance).
 #[utoipa::path(tag = "certificates", operation_id = "list_held_certificates", security(("bearer" = [])),
     params(CertificateFilter, PageQuery),
     responses(
@@ -341,6 +342,7 @@ pub struct HeldPage {
     ))]
 #[get("/certificates/held")]
 pub async fn list_held_certificates(
+    http: HttpRequest,
     who: Principal,
     db: web::Data<Db>,
     filter: web::Query<CertificateFilter>,
@@ -363,17 +365,23 @@ pub async fn list_held_certificates(
         .await
         .map_err(unavailable)?;
     let page = Page::from_rows(&req, rows, |r| (r.created_seq, r.id.0))?.map(Certificate::from);
-    Ok(HttpResponse::Ok().json(HeldPage {
-        items: page.items,
-        next_cursor: page.next_cursor,
-        available_balance: balance.to_string(),
-    }))
+    // CSV has no room for the balance: it is the JSON answer's alone.
+    if crate::listing::wants(&http) == crate::listing::Format::Csv {
+        return crate::listing::csv(&http, &page.items, page.next_cursor.as_deref());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::VARY, "Accept"))
+        .json(HeldPage {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            available_balance: balance.to_string(),
+        }))
 }
 
 /// Everything your organisation issued, grouped by root.
 ///
 /// Roots and their split children, ordered by root, then by the entry that
-/// made each one.
+/// made each one. `Accept: text/csv` exports the page as CSV.
 #[utoipa::path(tag = "certificates", operation_id = "list_issued_certificates", security(("bearer" = [])),
     params(CertificateFilter, PageQuery),
     responses(
@@ -382,6 +390,7 @@ pub async fn list_held_certificates(
     ))]
 #[get("/certificates/issued")]
 pub async fn list_issued_certificates(
+    http: HttpRequest,
     who: Principal,
     db: web::Data<Db>,
     filter: web::Query<CertificateFilter>,
@@ -400,13 +409,14 @@ pub async fn list_issued_certificates(
         .map_err(unavailable)?;
     let page = Page::from_rows(&req, rows, |r| (r.root_id.0, r.created_seq, r.id.0))?
         .map(Certificate::from);
-    Ok(HttpResponse::Ok().json(page))
+    crate::listing::page(&http, page)
 }
 
 /// Notices of assignment your organisation received as issuer.
 ///
 /// One per transfer of a certificate you issued (Civil Code Art. 546),
-/// oldest first, each naming the ledger entry that carries it.
+/// oldest first, each naming the ledger entry that carries it. `Accept:
+/// text/csv` exports the page as CSV.
 #[utoipa::path(tag = "certificates", operation_id = "list_assignment_notices", security(("bearer" = [])),
     params(PageQuery),
     responses(
@@ -415,6 +425,7 @@ pub async fn list_issued_certificates(
     ))]
 #[get("/certificates/notices")]
 pub async fn list_assignment_notices(
+    http: HttpRequest,
     who: Principal,
     db: web::Data<Db>,
     page: web::Query<PageQuery>,
@@ -425,5 +436,5 @@ pub async fn list_assignment_notices(
         .run(move |c| certs::notices(c, org, after, fetch).map_err(DbError::from))
         .await
         .map_err(unavailable)?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(&req, rows, |n| n.ledger_seq)?))
+    crate::listing::page(&http, Page::from_rows(&req, rows, |n| n.ledger_seq)?)
 }

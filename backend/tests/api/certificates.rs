@@ -433,6 +433,32 @@ async fn a_certificate_is_confirmed_accepted_split_and_transferred() {
     assert_eq!(issued["items"].as_array().unwrap().len(), 4);
     let (_, issued) = get(&app, &w.t1, "/v1/certificates/issued").await;
     assert_eq!(issued["items"], json!([]));
+    // The same pages as CSV: a header row and one row per item.
+    for (who, path, rows) in [
+        (&w.t1, "/v1/certificates/held".to_owned(), 4),
+        (
+            &w.core,
+            format!("/v1/certificates/issued?root_id={root}"),
+            5,
+        ),
+        (&w.core, "/v1/certificates/notices".to_owned(), 2),
+    ] {
+        let r = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(&who.token)
+            .header("Accept", "text/csv")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()["content-type"],
+            "text/csv; charset=utf-8",
+            "{path}"
+        );
+        let text = r.text().await.unwrap();
+        assert_eq!(text.lines().count(), rows, "{path}: {text}");
+    }
 
     // Locked for financing: no split, no transfer; unlocked, it moves again.
     {
@@ -798,4 +824,40 @@ fn random_moves_conserve_the_face_value() {
         })
         .unwrap();
     drop(app);
+}
+
+/// With the platform clock moved past maturity (test mode), a certificate
+/// neither splits nor transfers: the business date is the entry's time.
+#[actix_web::test]
+async fn nothing_moves_after_maturity() {
+    use scf_ledger::time::Timestamp;
+    let app = spawn_app().await;
+    let w = world(&app, |_| {}).await;
+    let id = active(&app, &w, &w.t1, "800.00", &day(30)).await;
+    let now = Timestamp::now().unix_micros();
+    let later = Timestamp::from_unix_micros(now + 40 * 86_400 * 1_000_000).unwrap();
+    let (s, b) = app
+        .act(
+            &w.op,
+            "/v1/test/clock",
+            "clock.advance",
+            json!({"to": later.to_string()}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let body = json!({"certificate_id": id, "to_org_id": w.t2.org, "notice_to": w.core.org});
+    let path = format!("/v1/certificates/{id}/transfer");
+    let (s, b) = app
+        .act_now(&w.t1, &path, "certificate.transfer", body)
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("matured"), "{b}");
+    let body = split_body(
+        &id,
+        "800.00",
+        &[(&new_id(), "400.00"), (&new_id(), "400.00")],
+    );
+    let path = format!("/v1/certificates/{id}/split");
+    let (s, b) = app.act_now(&w.t1, &path, "certificate.split", body).await;
+    assert_eq!(s, 409, "{b}");
 }
