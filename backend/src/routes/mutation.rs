@@ -61,7 +61,11 @@ pub fn writer_error(e: CommandError) -> ApiError {
         CommandError::Ledger(v)
             if matches!(
                 v.code,
-                "duplicate_intent" | "key_exists" | "certificate_exists" | "certificate_spent"
+                "duplicate_intent"
+                    | "key_exists"
+                    | "certificate_exists"
+                    | "certificate_spent"
+                    | "asset_already_encumbered"
             ) =>
         {
             ApiError::new(ErrorCode::Conflict, format!("{}: {}", v.code, v.message))

@@ -25,7 +25,7 @@ async fn funder_staff(app: &TestApp, w: &World) -> Funder {
 }
 
 /// A current 1Y fixing (the seeded history ends in 2025).
-async fn publish_lpr(app: &TestApp, op: &Party) {
+pub async fn publish_lpr(app: &TestApp, op: &Party) {
     let today = app.server_time().await.as_datetime().date_naive();
     let (s, b) = app
         .act_now(
@@ -63,7 +63,7 @@ async fn act_assets(
             },
         })
         .collect();
-    refs.sort_by(|a, b| a.key.0.cmp(&b.key.0));
+    refs.sort_by_key(|a| a.key.0);
     let intent = Intent {
         kind: kind.into(),
         org: who.org.clone(),
@@ -83,9 +83,14 @@ async fn act_assets(
     app.post_signed(path, Some(&who.token), &env).await
 }
 
-async fn apply(app: &TestApp, w: &World, who: &Party, cert: &str) -> (u16, Value, String) {
+pub async fn apply(app: &TestApp, w: &World, who: &Party, cert: &str) -> (u16, Value, String) {
     let id = new_id();
-    let today = app.server_time().await.as_datetime().date_naive().to_string();
+    let today = app
+        .server_time()
+        .await
+        .as_datetime()
+        .date_naive()
+        .to_string();
     let (s, b) = act_assets(
         app,
         who,
@@ -335,7 +340,13 @@ async fn a_certificate_part_is_financed_disbursed_registered_and_cleared() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["amount"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap())
+        .map(|p| {
+            p["amount"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        })
         .sum();
     assert_eq!(paid.to_string(), "1000000.00");
     for id in [&fin1, &fin2] {
@@ -443,7 +454,11 @@ async fn a_declined_or_withdrawn_application_frees_the_certificate() {
     .await;
     assert_eq!(s, 200, "{b}");
     let (_, c) = get(&app, &w.t1, &format!("/v1/certificates/{cert}")).await;
-    assert_eq!(c["certificate"]["status"].as_str().or(c["status"].as_str()), Some("active"), "{c}");
+    assert_eq!(
+        c["certificate"]["status"].as_str().or(c["status"].as_str()),
+        Some("active"),
+        "{c}"
+    );
 }
 
 #[actix_web::test]
@@ -473,9 +488,11 @@ async fn concurrent_approvals_never_exceed_the_counterparty_limit() {
         recommend(&app, &f, &id).await;
         ids.push(id);
     }
-    let answers =
-        crate::certificates::futures_join(ids.iter().map(|id| decide(&app, &f.approver, id, "approve")))
-            .await;
+    let answers = crate::certificates::futures_join(
+        ids.iter()
+            .map(|id| decide(&app, &f.approver, id, "approve")),
+    )
+    .await;
     let approved = answers.iter().filter(|(s, _)| *s == 200).count();
     let refused = answers.iter().filter(|(s, _)| *s == 409).count();
     assert_eq!(approved + refused, 32, "{answers:?}");

@@ -10,9 +10,9 @@ use diesel::prelude::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scf_backend::db::schema::{
-    api_tokens, assignment_notices, certificate_holdings, certificates, ledger_entries,
-    lpr_fixings, organisations, plan_approvals, program_plans, programs, relationships,
-    settlement_accounts, signing_keys, users,
+    api_tokens, assignment_notices, cash_movements, certificate_holdings, certificates,
+    financing_steps, financings, ledger_entries, lpr_fixings, organisations, plan_approvals,
+    program_plans, programs, relationships, settlement_accounts, signing_keys, users,
 };
 use scf_ledger::sig::SecretKey;
 use serde_json::{Map, Value, json};
@@ -39,6 +39,9 @@ struct World {
     /// The core firm's accounts: one pending, one verified.
     pending_account: String,
     verified_account: String,
+    /// An active certificate of the holder with a financing applied for.
+    financed: String,
+    financing: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -65,9 +68,18 @@ enum Endpoint {
     AddAccount,
     VerifyAccount,
     RevokeAccount,
+    ApplyFinancing,
+    RecommendFinancing,
+    DecideFinancing,
+    WithdrawFinancing,
+    DisburseFinancing,
+    RegisterFinancing,
+    ClassifyFinancing,
+    RecourseFinancing,
+    ClearCertificate,
 }
 
-const ENDPOINTS: [Endpoint; 22] = [
+const ENDPOINTS: [Endpoint; 31] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -90,9 +102,18 @@ const ENDPOINTS: [Endpoint; 22] = [
     Endpoint::AddAccount,
     Endpoint::VerifyAccount,
     Endpoint::RevokeAccount,
+    Endpoint::ApplyFinancing,
+    Endpoint::RecommendFinancing,
+    Endpoint::DecideFinancing,
+    Endpoint::WithdrawFinancing,
+    Endpoint::DisburseFinancing,
+    Endpoint::RegisterFinancing,
+    Endpoint::ClassifyFinancing,
+    Endpoint::RecourseFinancing,
+    Endpoint::ClearCertificate,
 ];
 
-const TYPES: [&str; 22] = [
+const TYPES: [&str; 31] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -115,10 +136,19 @@ const TYPES: [&str; 22] = [
     "account.add",
     "account.verify",
     "account.revoke",
+    "financing.apply",
+    "financing.recommend",
+    "financing.decide",
+    "financing.withdraw",
+    "financing.disburse",
+    "financing.register",
+    "financing.classify",
+    "financing.recourse",
+    "certificate.clear",
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 52] = [
+const MEMBERS: [&str; 61] = [
     "certificate_id",
     "holder_org_id",
     "face_value",
@@ -171,6 +201,15 @@ const MEMBERS: [&str; 52] = [
     "account_name",
     "outcome",
     "reason",
+    "financing_id",
+    "funder_org_id",
+    "financing_date",
+    "verdict",
+    "note",
+    "registration_no",
+    "evidence_hash",
+    "root_id",
+    "payouts",
 ];
 
 /// Strings that have broken parsers of money, text and ids before.
@@ -226,6 +265,19 @@ impl Endpoint {
             Endpoint::AddAccount => "/v1/accounts".into(),
             Endpoint::VerifyAccount => format!("/v1/accounts/{}/verification", w.pending_account),
             Endpoint::RevokeAccount => format!("/v1/accounts/{}/revocation", w.verified_account),
+            Endpoint::ApplyFinancing => "/v1/financings".into(),
+            Endpoint::RecommendFinancing => {
+                format!("/v1/financings/{}/recommendation", w.financing)
+            }
+            Endpoint::DecideFinancing => format!("/v1/financings/{}/decision", w.financing),
+            Endpoint::WithdrawFinancing => format!("/v1/financings/{}/withdrawal", w.financing),
+            Endpoint::DisburseFinancing => format!("/v1/financings/{}/disbursement", w.financing),
+            Endpoint::RegisterFinancing => format!("/v1/financings/{}/registration", w.financing),
+            Endpoint::ClassifyFinancing => {
+                format!("/v1/financings/{}/classification", w.financing)
+            }
+            Endpoint::RecourseFinancing => format!("/v1/financings/{}/recourse", w.financing),
+            Endpoint::ClearCertificate => format!("/v1/certificates/{}/clearing", w.financed),
         }
     }
 
@@ -254,6 +306,15 @@ impl Endpoint {
             Endpoint::AddAccount => "add_account",
             Endpoint::VerifyAccount => "verify_account",
             Endpoint::RevokeAccount => "revoke_account",
+            Endpoint::ApplyFinancing => "apply_financing",
+            Endpoint::RecommendFinancing => "recommend_financing",
+            Endpoint::DecideFinancing => "decide_financing",
+            Endpoint::WithdrawFinancing => "withdraw_financing",
+            Endpoint::DisburseFinancing => "disburse_financing",
+            Endpoint::RegisterFinancing => "register_financing",
+            Endpoint::ClassifyFinancing => "classify_financing",
+            Endpoint::RecourseFinancing => "recourse_financing",
+            Endpoint::ClearCertificate => "clear_certificate",
         }
     }
 
@@ -280,6 +341,15 @@ impl Endpoint {
             Endpoint::AddAccount => "account.add",
             Endpoint::VerifyAccount => "account.verify",
             Endpoint::RevokeAccount => "account.revoke",
+            Endpoint::ApplyFinancing => "financing.apply",
+            Endpoint::RecommendFinancing => "financing.recommend",
+            Endpoint::DecideFinancing => "financing.decide",
+            Endpoint::WithdrawFinancing => "financing.withdraw",
+            Endpoint::DisburseFinancing => "financing.disburse",
+            Endpoint::RegisterFinancing => "financing.register",
+            Endpoint::ClassifyFinancing => "financing.classify",
+            Endpoint::RecourseFinancing => "financing.recourse",
+            Endpoint::ClearCertificate => "certificate.clear",
         }
     }
 
@@ -289,13 +359,21 @@ impl Endpoint {
             Endpoint::Onboard | Endpoint::Kyc | Endpoint::PublishLpr | Endpoint::VerifyAccount => {
                 (&w.op.key, &w.op.org, Some(&w.op.token))
             }
-            Endpoint::ApprovePlan => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
-            Endpoint::ConfirmCertificate => (&w.checker.key, &w.core.org, Some(&w.checker.token)),
+            Endpoint::ApprovePlan
+            | Endpoint::RecommendFinancing
+            | Endpoint::DecideFinancing
+            | Endpoint::DisburseFinancing
+            | Endpoint::RegisterFinancing
+            | Endpoint::ClassifyFinancing
+            | Endpoint::RecourseFinancing => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
+            Endpoint::ConfirmCertificate | Endpoint::ClearCertificate => {
+                (&w.checker.key, &w.core.org, Some(&w.checker.token))
+            }
             Endpoint::AcceptCertificate
             | Endpoint::SplitCertificate
-            | Endpoint::TransferCertificate => {
-                (&w.holder.key, &w.holder.org, Some(&w.holder.token))
-            }
+            | Endpoint::TransferCertificate
+            | Endpoint::ApplyFinancing
+            | Endpoint::WithdrawFinancing => (&w.holder.key, &w.holder.org, Some(&w.holder.token)),
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
             Endpoint::Enrol => (&w.pending_key, &w.core.org, None),
             Endpoint::IssueToken => (&w.core.key, &w.core.org, None),
@@ -369,6 +447,23 @@ impl Endpoint {
                 "outcome": "rejected", "reason": "test transfer bounced"}),
             Endpoint::RevokeAccount => json!({"account_id": w.verified_account,
                 "reason": "account closed"}),
+            Endpoint::ApplyFinancing => json!({"financing_id": id(1), "certificate_id": w.financed,
+                "funder_org_id": w.funder.org, "financing_date": crate::certificates::day(0)}),
+            Endpoint::RecommendFinancing => json!({"financing_id": w.financing,
+                "verdict": "approve", "note": "fuzz"}),
+            Endpoint::DecideFinancing => json!({"financing_id": w.financing,
+                "decision": "decline", "note": "fuzz"}),
+            Endpoint::WithdrawFinancing | Endpoint::ClassifyFinancing => {
+                json!({"financing_id": w.financing})
+            }
+            Endpoint::DisburseFinancing => json!({"financing_id": w.financing,
+                "account_id": w.verified_account}),
+            Endpoint::RegisterFinancing => json!({"financing_id": w.financing,
+                "registration_no": "ZD0001", "evidence_hash": "ab".repeat(32)}),
+            Endpoint::RecourseFinancing => json!({"financing_id": w.financing, "note": "fuzz"}),
+            Endpoint::ClearCertificate => json!({"root_id": w.financed, "amount": "1000.00",
+                "payouts": [{"certificate_id": w.financed, "holder_org_id": w.holder.org,
+                    "amount": "1000.00"}]}),
         }
     }
 }
@@ -444,7 +539,7 @@ fn case(ids: Vec<String>) -> impl Strategy<Value = Case> {
 
 /// Rows a refusal must not add: ledger entries and the tables that
 /// mutations write (the idempotency store keeps refusals on purpose).
-fn footprint(app: &TestApp) -> [i64; 14] {
+fn footprint(app: &TestApp) -> [i64; 17] {
     let mut c = app.opened.db.get().unwrap();
     [
         lpr_fixings::table.count().get_result(&mut c).unwrap(),
@@ -470,6 +565,9 @@ fn footprint(app: &TestApp) -> [i64; 14] {
             .count()
             .get_result(&mut c)
             .unwrap(),
+        financings::table.count().get_result(&mut c).unwrap(),
+        financing_steps::table.count().get_result(&mut c).unwrap(),
+        cash_movements::table.count().get_result(&mut c).unwrap(),
     ]
 }
 
@@ -584,6 +682,10 @@ fn signed_random_bodies_never_fail_the_server() {
         let (s, b, proposed) =
             crate::certificates::propose(&app, &cw, &holder, "1000.00", &maturity).await;
         assert_eq!(s, 201, "{b}");
+        crate::financing::publish_lpr(&app, &op).await;
+        let financed = crate::certificates::active(&app, &cw, &holder, "1000.00", &maturity).await;
+        let (s, b, financing) = crate::financing::apply(&app, &cw, &holder, &financed).await;
+        assert_eq!(s, 201, "{b}");
         let mut accounts = Vec::new();
         for number in ["11112222333344", "55556666777788"] {
             let id = uuid::Uuid::new_v4().to_string();
@@ -614,6 +716,8 @@ fn signed_random_bodies_never_fail_the_server() {
             held,
             pending_account,
             verified_account,
+            financed,
+            financing,
         };
         (app, world)
     });
@@ -661,6 +765,8 @@ fn signed_random_bodies_never_fail_the_server() {
         world.program.clone(),
         world.pending_account.clone(),
         world.verified_account.clone(),
+        world.financed.clone(),
+        world.financing.clone(),
     ];
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
