@@ -1062,6 +1062,140 @@ pub fn recourse(
     }))
 }
 
+/// `financing.settle_early` (随借随还, BRIEF §2.8): with a plan that allows
+/// it, the applicant repays a disbursed financing before maturity. The
+/// funder keeps the discount interest earned to the day and refunds the
+/// rest (`pricing::early::settle_discount_early`): the supplier pays the
+/// advance less its share of the refund, the core firm's share (if it bore
+/// part of the discount) goes back to it, and the certificate returns to
+/// the supplier, active again, its asset key released.
+pub fn settle_early(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &FinancingRef,
+) -> Result<serde_json::Value, CommandError> {
+    let row = load(conn, body.financing_id)?
+        .filter(|f| f.applicant_org_id == org)
+        .ok_or_else(no_such_financing)?;
+    if row.status() != FinancingStatus::Disbursed {
+        return Err(conflict(format!(
+            "the financing is {}; only a disbursed financing is settled early",
+            row.status()
+        )));
+    }
+    let next = step(&row, FinancingEvent::Settle)?;
+    let (_, terms) = plan_on(conn, row.program_id, row.financing_date)?;
+    if !terms.early_settlement {
+        return Err(conflict(
+            "the plan this financing was made under does not allow early settlement (随借随还)",
+        ));
+    }
+    let on = today(view);
+    if on >= row.maturity_date {
+        return Err(conflict(format!(
+            "the certificate matures on {}: on or after maturity the issuer's payment clears it",
+            row.maturity_date
+        )));
+    }
+    require_asset(view, row.certificate_id, AssetOp::Release)?;
+    let stored: serde_json::Value = serde_json::from_str(&row.quote).map_err(storage)?;
+    let signed: crate::pricing::DiscountQuote = stored
+        .get("quote")
+        .cloned()
+        .ok_or_else(|| storage("the stored quote has no pricing"))
+        .and_then(|q| serde_json::from_value(q).map_err(storage))?;
+    let early = crate::pricing::settle_discount_early(&signed, on)
+        .map_err(|e| unprocessable(e.to_string()))?;
+    let repaid = early
+        .advance_repaid
+        .checked_sub(early.refund.supplier)
+        .map_err(storage)?;
+    let cert = certs::load(conn, row.certificate_id.0)?
+        .ok_or_else(|| storage("the financed certificate vanished"))?;
+    move_certificate(
+        conn,
+        view,
+        &cert,
+        CertEvent::Repurchase,
+        Some(row.applicant_org_id),
+    )?;
+    close_holding(conn, view, cert.id)?;
+    diesel::insert_into(certificate_holdings::table)
+        .values((
+            certificate_holdings::certificate_id.eq(cert.id),
+            certificate_holdings::core_org_id.eq(cert.core_org_id),
+            certificate_holdings::holder_org_id.eq(row.applicant_org_id),
+            certificate_holdings::from_seq.eq(seq(view)),
+            certificate_holdings::from_at.eq(now(view)),
+        ))
+        .execute(conn)?;
+    // The issuer must know whom to pay at maturity again.
+    diesel::insert_into(assignment_notices::table)
+        .values((
+            assignment_notices::id.eq(DbId::new_v7()),
+            assignment_notices::core_org_id.eq(cert.core_org_id),
+            assignment_notices::program_id.eq(cert.program_id),
+            assignment_notices::certificate_id.eq(cert.id),
+            assignment_notices::root_id.eq(cert.root_id),
+            assignment_notices::assignor_org_id.eq(row.funder_org_id),
+            assignment_notices::assignee_org_id.eq(row.applicant_org_id),
+            assignment_notices::amount.eq(cert.amount),
+            assignment_notices::ledger_seq.eq(seq(view)),
+            assignment_notices::notified_at.eq(now(view)),
+        ))
+        .execute(conn)?;
+    cash(
+        conn,
+        view,
+        &row,
+        "early_settlement",
+        Some(row.certificate_id),
+        row.applicant_org_id,
+        row.funder_org_id,
+        None,
+        repaid,
+    )?;
+    // Same kind, the other way: payer and payee tell it from the repayment.
+    if early.refund.core_firm.is_positive() {
+        cash(
+            conn,
+            view,
+            &row,
+            "early_settlement",
+            Some(row.certificate_id),
+            row.funder_org_id,
+            row.core_org_id,
+            None,
+            early.refund.core_firm,
+        )?;
+    }
+    set_status(conn, view, &row, next)?;
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        "settled",
+        org,
+        user,
+        Some(&format!(
+            "settled early on {on}: {} of {} days used",
+            early.days_used,
+            early.days_used.saturating_add(early.days_unused)
+        )),
+    )?;
+    Ok(serde_json::json!({
+        "financing_id": row.id.0,
+        "status": next,
+        "certificate_id": cert.id.0,
+        "certificate_status": CertStatus::Active,
+        "settlement": early,
+        "repaid": repaid,
+    }))
+}
+
 /// The parts of a root certificate the issuer's payment is shared among:
 /// every certificate of the root that is not split, settled or void.
 pub fn parts(conn: &mut DbConn, root: DbId) -> Result<Vec<CertRow>, CommandError> {

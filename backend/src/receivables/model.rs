@@ -38,6 +38,7 @@ string_enum!(
         Unlock => "unlock",
         Finance => "finance",
         Settle => "settle",
+        Repurchase => "repurchase",
     }
 );
 
@@ -63,6 +64,13 @@ pub const CERT_TRANSITIONS: &[(CertStatus, CertEvent, CertStatus)] = &[
     (CertStatus::Locked, CertEvent::Finance, CertStatus::Financed),
     (CertStatus::Active, CertEvent::Settle, CertStatus::Settled),
     (CertStatus::Financed, CertEvent::Settle, CertStatus::Settled),
+    // 随借随还: the supplier repays the funder early and takes the
+    // certificate back; it is active again and may be financed anew.
+    (
+        CertStatus::Financed,
+        CertEvent::Repurchase,
+        CertStatus::Active,
+    ),
 ];
 
 impl CertStatus {
@@ -209,7 +217,7 @@ mod tests {
     proptest! {
         /// Whatever is attempted, every move taken is in the table; a
         /// certificate is split, transferred or locked only while active,
-        /// and nothing leaves a final state.
+        /// repurchased only while financed, and nothing leaves a final state.
         #[test]
         fn no_move_outside_the_table(events in prop::collection::vec(event(), 0..60)) {
             let mut s = CertStatus::Proposed;
@@ -218,6 +226,10 @@ mod tests {
                     prop_assert!(CERT_TRANSITIONS.contains(&(s, e, n)));
                     if matches!(e, CertEvent::Split | CertEvent::Transfer | CertEvent::Lock) {
                         prop_assert_eq!(s, CertStatus::Active);
+                    }
+                    // Only a financed certificate comes back, and it comes back active.
+                    if e == CertEvent::Repurchase {
+                        prop_assert_eq!((s, n), (CertStatus::Financed, CertStatus::Active));
                     }
                     prop_assert!(!matches!(s, CertStatus::Split | CertStatus::Settled | CertStatus::Rejected | CertStatus::Cancelled));
                     s = n;

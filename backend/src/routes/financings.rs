@@ -195,6 +195,23 @@ financing_step!(
     "Without recourse, not past due, not disbursed, or a replay"
 );
 
+financing_step!(
+    /// The applicant settles a disbursed financing early (随借随还).
+    ///
+    /// A signed `financing.settle_early` intent whose body is a
+    /// `FinancingRef` and whose `assets` **release** the certificate's asset
+    /// key; only under a plan with `early_settlement` and before maturity.
+    /// Interest is kept to the day: the unearned discount interest is
+    /// refunded (`settlement.refund`), the supplier repays the advance less
+    /// its share of it (`repaid`), and the certificate comes back to the
+    /// supplier, active.
+    settle_financing_early, "/financings/{id}/early-settlement", "settle_financing_early",
+    "financing.settle_early", Action::ApplyFinancing, FinancingRef, fin::settle_early,
+    "A signed financing.settle_early intent; its body is a FinancingRef",
+    "Not the supplier's admin or maker",
+    "Not disbursed, the plan does not allow early settlement, on or after maturity, or a replay"
+);
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FinancingFilter {

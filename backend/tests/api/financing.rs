@@ -12,12 +12,12 @@ use scf_ledger::time::Timestamp;
 use serde_json::{Value, json};
 
 /// The funder's analyst (maker) and approver (checker).
-struct Funder {
-    analyst: Party,
-    approver: Party,
+pub struct Funder {
+    pub analyst: Party,
+    pub approver: Party,
 }
 
-async fn funder_staff(app: &TestApp, w: &World) -> Funder {
+pub async fn funder_staff(app: &TestApp, w: &World) -> Funder {
     Funder {
         analyst: app.staff(&w.funder, "maker").await,
         approver: app.staff(&w.funder, "checker").await,
@@ -38,12 +38,12 @@ pub async fn publish_lpr(app: &TestApp, op: &Party) {
     assert_eq!(s, 201, "{b}");
 }
 
-fn asset(cert: &str) -> String {
+pub fn asset(cert: &str) -> String {
     AssetKey::payables_certificate(cert).unwrap().to_hex()
 }
 
 /// `who` signs `kind` at the server's time with `assets`.
-async fn act_assets(
+pub async fn act_assets(
     app: &TestApp,
     who: &Party,
     path: &str,
@@ -104,7 +104,7 @@ pub async fn apply(app: &TestApp, w: &World, who: &Party, cert: &str) -> (u16, V
     (s, b, id)
 }
 
-async fn recommend(app: &TestApp, f: &Funder, id: &str) {
+pub async fn recommend(app: &TestApp, f: &Funder, id: &str) {
     let (s, b) = app
         .act_now(
             &f.analyst,
@@ -116,7 +116,7 @@ async fn recommend(app: &TestApp, f: &Funder, id: &str) {
     assert_eq!(s, 200, "recommend: {b}");
 }
 
-async fn decide(app: &TestApp, who: &Party, id: &str, decision: &str) -> (u16, Value) {
+pub async fn decide(app: &TestApp, who: &Party, id: &str, decision: &str) -> (u16, Value) {
     app.act_now(
         who,
         &format!("/v1/financings/{id}/decision"),
@@ -127,7 +127,7 @@ async fn decide(app: &TestApp, who: &Party, id: &str, decision: &str) -> (u16, V
 }
 
 /// A verified settlement account of `who` (named as registered).
-async fn verified_account(app: &TestApp, op: &Party, who: &Party) -> String {
+pub async fn verified_account(app: &TestApp, op: &Party, who: &Party) -> String {
     let org: Value = app
         .get_auth(&format!("/v1/organisations/{}", who.org), &who.token)
         .await
@@ -158,13 +158,13 @@ async fn verified_account(app: &TestApp, op: &Party, who: &Party) -> String {
     id
 }
 
-async fn get(app: &TestApp, who: &Party, path: &str) -> (u16, Value) {
+pub async fn get(app: &TestApp, who: &Party, path: &str) -> (u16, Value) {
     let r = app.get_auth(path, &who.token).await;
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn move_clock_to(app: &TestApp, op: &Party, date: &str) {
+pub async fn move_clock_to(app: &TestApp, op: &Party, date: &str) {
     let to = format!("{date}T09:00:00Z");
     let (s, b) = app
         .act_now(op, "/v1/test/clock", "clock.advance", json!({ "to": to }))

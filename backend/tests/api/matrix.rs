@@ -187,6 +187,7 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
             "evidence_hash": "ab".repeat(32)})),
         "classify_financing" => a.sign("financing.classify", json!({"financing_id": b.financing})),
         "recourse_financing" => a.sign("financing.recourse", json!({"financing_id": b.financing, "note": "x"})),
+        "settle_financing_early" => a.sign("financing.settle_early", json!({"financing_id": b.financing})),
         "clear_certificate" => a.sign("certificate.clear", json!({"root_id": b.certificate, "amount": "1000.00", "payouts": []})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),

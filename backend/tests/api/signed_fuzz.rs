@@ -76,10 +76,11 @@ enum Endpoint {
     RegisterFinancing,
     ClassifyFinancing,
     RecourseFinancing,
+    SettleFinancingEarly,
     ClearCertificate,
 }
 
-const ENDPOINTS: [Endpoint; 31] = [
+const ENDPOINTS: [Endpoint; 32] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -110,10 +111,11 @@ const ENDPOINTS: [Endpoint; 31] = [
     Endpoint::RegisterFinancing,
     Endpoint::ClassifyFinancing,
     Endpoint::RecourseFinancing,
+    Endpoint::SettleFinancingEarly,
     Endpoint::ClearCertificate,
 ];
 
-const TYPES: [&str; 31] = [
+const TYPES: [&str; 32] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -144,6 +146,7 @@ const TYPES: [&str; 31] = [
     "financing.register",
     "financing.classify",
     "financing.recourse",
+    "financing.settle_early",
     "certificate.clear",
 ];
 
@@ -277,6 +280,9 @@ impl Endpoint {
                 format!("/v1/financings/{}/classification", w.financing)
             }
             Endpoint::RecourseFinancing => format!("/v1/financings/{}/recourse", w.financing),
+            Endpoint::SettleFinancingEarly => {
+                format!("/v1/financings/{}/early-settlement", w.financing)
+            }
             Endpoint::ClearCertificate => format!("/v1/certificates/{}/clearing", w.financed),
         }
     }
@@ -314,6 +320,7 @@ impl Endpoint {
             Endpoint::RegisterFinancing => "register_financing",
             Endpoint::ClassifyFinancing => "classify_financing",
             Endpoint::RecourseFinancing => "recourse_financing",
+            Endpoint::SettleFinancingEarly => "settle_financing_early",
             Endpoint::ClearCertificate => "clear_certificate",
         }
     }
@@ -349,6 +356,7 @@ impl Endpoint {
             Endpoint::RegisterFinancing => "financing.register",
             Endpoint::ClassifyFinancing => "financing.classify",
             Endpoint::RecourseFinancing => "financing.recourse",
+            Endpoint::SettleFinancingEarly => "financing.settle_early",
             Endpoint::ClearCertificate => "certificate.clear",
         }
     }
@@ -373,7 +381,10 @@ impl Endpoint {
             | Endpoint::SplitCertificate
             | Endpoint::TransferCertificate
             | Endpoint::ApplyFinancing
-            | Endpoint::WithdrawFinancing => (&w.holder.key, &w.holder.org, Some(&w.holder.token)),
+            | Endpoint::WithdrawFinancing
+            | Endpoint::SettleFinancingEarly => {
+                (&w.holder.key, &w.holder.org, Some(&w.holder.token))
+            }
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
             Endpoint::Enrol => (&w.pending_key, &w.core.org, None),
             Endpoint::IssueToken => (&w.core.key, &w.core.org, None),
@@ -453,7 +464,9 @@ impl Endpoint {
                 "verdict": "approve", "note": "fuzz"}),
             Endpoint::DecideFinancing => json!({"financing_id": w.financing,
                 "decision": "decline", "note": "fuzz"}),
-            Endpoint::WithdrawFinancing | Endpoint::ClassifyFinancing => {
+            Endpoint::WithdrawFinancing
+            | Endpoint::ClassifyFinancing
+            | Endpoint::SettleFinancingEarly => {
                 json!({"financing_id": w.financing})
             }
             Endpoint::DisburseFinancing => json!({"financing_id": w.financing,
