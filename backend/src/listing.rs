@@ -46,6 +46,8 @@ pub const CSV_OPERATIONS: &[&str] = &[
     "list_held_certificates",
     "list_issued_certificates",
     "list_assignment_notices",
+    "program_payables_due",
+    "program_reach",
 ];
 
 /// An item of a list that can be exported as CSV.

@@ -1374,6 +1374,13 @@ pub struct FinancingSummary {
     #[schema(value_type = String, format = Date)]
     pub maturity_date: NaiveDate,
     pub plan_version: i32,
+    /// For triage: who applies, how big it is and how deep in the chain.
+    pub applicant_name: Option<String>,
+    pub applicant_size_class: Option<SizeClass>,
+    /// Tier of the applicant's relationship with the core firm.
+    pub applicant_tier: Option<i32>,
+    /// The core firm that owes the certificate.
+    pub issuer_name: Option<String>,
 }
 
 impl crate::listing::CsvRow for FinancingSummary {
@@ -1391,6 +1398,10 @@ impl crate::listing::CsvRow for FinancingSummary {
         "financing_date",
         "maturity_date",
         "plan_version",
+        "applicant_name",
+        "applicant_size_class",
+        "applicant_tier",
+        "issuer_name",
     ];
 }
 
@@ -1410,8 +1421,57 @@ impl FinancingRow {
             financing_date: self.financing_date,
             maturity_date: self.maturity_date,
             plan_version: self.plan_version,
+            applicant_name: None,
+            applicant_size_class: None,
+            applicant_tier: None,
+            issuer_name: None,
         })
     }
+}
+
+/// The summaries of `rows`, with the applicant's name, size class and tier
+/// and the issuer's name, so a queue can be triaged without a read per row.
+pub fn summaries(
+    conn: &mut DbConn,
+    rows: &[FinancingRow],
+) -> Result<Vec<FinancingSummary>, CommandError> {
+    let mut orgs: Vec<DbId> = rows
+        .iter()
+        .flat_map(|r| [r.applicant_org_id, r.core_org_id])
+        .collect();
+    orgs.sort();
+    orgs.dedup();
+    let known: std::collections::HashMap<DbId, (String, Option<String>)> = organisations::table
+        .filter(organisations::id.eq_any(orgs))
+        .select((
+            organisations::id,
+            organisations::name,
+            organisations::size_class,
+        ))
+        .load::<(DbId, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, name, size)| (id, (name, size)))
+        .collect();
+    let mut tiers: std::collections::HashMap<DbId, std::collections::HashMap<DbId, i32>> =
+        std::collections::HashMap::new();
+    rows.iter()
+        .map(|r| {
+            let mut s = r.summary()?;
+            if let Some((name, size)) = known.get(&r.applicant_org_id) {
+                s.applicant_name = Some(name.clone());
+                s.applicant_size_class = size.as_deref().and_then(SizeClass::parse);
+            }
+            s.issuer_name = known.get(&r.core_org_id).map(|(n, _)| n.clone());
+            let of_core = match tiers.entry(r.core_org_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(crate::receivables::treasury::tiers(conn, r.core_org_id)?)
+                }
+            };
+            s.applicant_tier = of_core.get(&r.applicant_org_id).copied();
+            Ok(s)
+        })
+        .collect()
 }
 
 /// Financings `org` is a party to (the operator sees all), by id, after
@@ -1530,6 +1590,106 @@ pub struct FinancingDetail {
     /// maturity and not settled.
     #[schema(value_type = Option<Object>)]
     pub overdue: Option<serde_json::Value>,
+    /// For the funder (and the operator) only: what an approver needs to
+    /// decide in one read.
+    pub decision: Option<DecisionContext>,
+}
+
+/// The certificate a financing is against, as the approver sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertificateContext {
+    #[schema(value_type = String, format = Uuid)]
+    pub certificate_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub issuer_org_id: Uuid,
+    pub issuer_name: String,
+    #[schema(value_type = String, format = Date)]
+    pub maturity_date: NaiveDate,
+    pub days_to_maturity: i64,
+    pub status: CertStatus,
+}
+
+/// The three limits of the plan in force, as other financings use them
+/// now (this one excluded), and whether approving this one fits.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LimitsContext {
+    pub plan_version: i32,
+    pub program: crate::receivables::treasury::LimitUse,
+    /// Absent when the plan in force no longer names the funder.
+    pub funder_line: Option<crate::receivables::treasury::LimitUse>,
+    /// The applicant's current exposure in the program.
+    pub counterparty: crate::receivables::treasury::LimitUse,
+    /// This financing's advance.
+    #[schema(value_type = String)]
+    pub advance: Money,
+    /// Whether the advance fits within all three now.
+    pub fits: bool,
+}
+
+/// Everything an approver weighs, in one read.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionContext {
+    pub certificate: CertificateContext,
+    /// Null without an approved plan in force today.
+    pub limits: Option<LimitsContext>,
+}
+
+fn decision_context(
+    conn: &mut DbConn,
+    row: &FinancingRow,
+    on: NaiveDate,
+) -> Result<DecisionContext, CommandError> {
+    use crate::receivables::treasury::LimitUse;
+    let cert = certs::load(conn, row.certificate_id.0)?
+        .ok_or_else(|| storage("the financed certificate vanished"))?;
+    let issuer_name: String = organisations::table
+        .filter(organisations::id.eq(row.core_org_id))
+        .select(organisations::name)
+        .first(conn)?;
+    let limits = match plan::in_force(conn, row.program_id.0, on)? {
+        None => None,
+        Some(v) => {
+            let terms: Plan = serde_json::from_value(v.plan).map_err(storage)?;
+            let used = usage(conn, row)?;
+            let advance = money(row.advance_amount)?;
+            let line = terms
+                .funders
+                .iter()
+                .find(|f| f.org_id == row.funder_org_id.0)
+                .map(|f| f.line_limit);
+            let fits = line.is_some_and(|l| {
+                check_limits(
+                    Limits {
+                        program: terms.program_limit,
+                        funder_line: l,
+                        counterparty: terms.counterparty_limit,
+                    },
+                    used,
+                    advance,
+                )
+                .is_ok()
+            });
+            Some(LimitsContext {
+                plan_version: v.version,
+                program: LimitUse::new(terms.program_limit, used.program)?,
+                funder_line: line.map(|l| LimitUse::new(l, used.funder)).transpose()?,
+                counterparty: LimitUse::new(terms.counterparty_limit, used.counterparty)?,
+                advance,
+                fits,
+            })
+        }
+    };
+    Ok(DecisionContext {
+        certificate: CertificateContext {
+            certificate_id: cert.id.0,
+            issuer_org_id: cert.core_org_id.0,
+            issuer_name,
+            maturity_date: cert.maturity_date,
+            days_to_maturity: (cert.maturity_date - on).num_days(),
+            status: cert.status(),
+        },
+        limits,
+    })
 }
 
 type TaskRow = (
@@ -1580,11 +1740,13 @@ fn task_columns() -> (
     )
 }
 
-/// The detail of `row` as of `on`.
+/// The detail of `row` as of `on`; with the decision context when
+/// `for_decision` (the funder or the operator reads it).
 pub fn detail(
     conn: &mut DbConn,
     row: &FinancingRow,
     on: NaiveDate,
+    for_decision: bool,
 ) -> Result<FinancingDetail, CommandError> {
     let steps: Vec<(String, DbId, DbId, Option<String>, i64, DbInstant)> = financing_steps::table
         .filter(financing_steps::financing_id.eq(row.id))
@@ -1648,8 +1810,17 @@ pub fn detail(
     } else {
         None
     };
+    let decision = if for_decision {
+        Some(decision_context(conn, row, on)?)
+    } else {
+        None
+    };
+    let summary = summaries(conn, std::slice::from_ref(row))?
+        .pop()
+        .ok_or_else(|| storage("no summary"))?;
     Ok(FinancingDetail {
-        summary: row.summary()?,
+        summary,
+        decision,
         quote: serde_json::from_str(&row.quote).map_err(storage)?,
         steps: steps
             .into_iter()

@@ -7,3 +7,4 @@ pub mod clearing;
 pub mod financing;
 pub mod financing_model;
 pub mod model;
+pub mod treasury;

@@ -249,17 +249,12 @@ pub async fn list_financings(
         req.fetch_limit(),
         filter.status,
     );
-    let rows = db
-        .run(move |c| -> Result<_, DbError> {
+    let items = db
+        .run(move |c| -> Result<_, crate::ledger::CommandError> {
             let rows = fin::visible(c, org, op, status, after.map(DbId::from), fetch)?;
-            Ok(rows)
+            fin::summaries(c, &rows)
         })
         .await
-        .map_err(unavailable)?;
-    let items = rows
-        .iter()
-        .map(|r| r.summary())
-        .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::from)?;
     crate::listing::page(&http, Page::from_rows(&req, items, |r| r.financing_id)?)
 }
@@ -268,7 +263,12 @@ pub async fn list_financings(
 ///
 /// The quote, each step with who signed it, the flags and classification,
 /// the registration task, the cash movements and, once past maturity and
-/// not settled, days past due and penalty interest as of today.
+/// not settled, days past due and penalty interest as of today. The
+/// funder (and the operator) also get `decision`: the certificate's issuer
+/// and maturity, and the program limit, its funder line and the applicant's
+/// counterparty limit as other financings use them now, with whether this
+/// advance fits. List rows carry the applicant's name, size class and tier
+/// and the issuer's name for triage.
 #[utoipa::path(tag = "financing", operation_id = "get_financing", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     responses(
@@ -292,7 +292,10 @@ pub async fn get_financing(
     let found = db
         .run(move |c| -> Result<_, crate::ledger::CommandError> {
             match fin::load(c, id)? {
-                Some(row) if fin::can_see(&row, org, op) => Ok(Some(fin::detail(c, &row, on)?)),
+                Some(row) if fin::can_see(&row, org, op) => {
+                    let for_decision = op || row.funder_org_id == org;
+                    Ok(Some(fin::detail(c, &row, on, for_decision)?))
+                }
                 _ => Ok(None),
             }
         })

@@ -18,6 +18,7 @@ pub mod programs;
 pub mod relationships;
 pub mod test_clock;
 pub mod time;
+pub mod treasury;
 
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -44,6 +45,7 @@ pub const V1: &str = "/v1";
         (name = "programs", description = "一企一策 programs and their versioned, jointly approved plans"),
         (name = "certificates", description = "Payables certificates: confirmation (确权), acceptance, split and transfer"),
         (name = "financing", description = "Receivable financing: application, maker/checker decision within the limits, disbursement, 中登网 registration, clearing, classification"),
+        (name = "treasury", description = "The core firm's views of its program: exposure against the limits, payables due by week, suppliers reached"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
@@ -103,6 +105,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(programs::diff_plans)
                 .service(programs::get_plan)
                 .service(programs::quote)
+                .service(treasury::program_exposure)
+                .service(treasury::program_payables_due)
+                .service(treasury::program_reach)
                 .service(certificates::propose_certificate)
                 .service(certificates::confirm_certificate)
                 .service(certificates::accept_certificate)
@@ -113,6 +118,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(certificates::list_issued_certificates)
                 .service(certificates::list_assignment_notices)
                 .service(certificates::get_certificate)
+                .service(treasury::certificate_quote)
                 .service(accounts::add_account)
                 .service(accounts::verify_account)
                 .service(accounts::revoke_account)
