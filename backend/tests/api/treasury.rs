@@ -500,3 +500,62 @@ async fn the_treasury_sees_its_exposure_payables_and_the_suppliers_reached() {
     assert!(mine["decision"].is_null(), "{mine}");
     assert_eq!(mine["applicant_tier"], 1, "{mine}");
 }
+
+#[actix_web::test]
+async fn an_early_refund_goes_back_to_each_party_in_the_discount_shares() {
+    let app = spawn_app().await;
+    let w = world(&app, |p| {
+        p["pricing"]["discount_bearer"] = json!({"kind": "split", "supplier_share": "0.40"});
+    })
+    .await;
+    publish_lpr(&app, &w.op).await;
+    let f = funder_staff(&app, &w).await;
+    let cert = active(&app, &w, &w.t1, "1000000.00", &day(90)).await;
+    let acct = verified_account(&app, &w.op, &w.t1).await;
+    let fin = disbursed(&app, &f, &w.funder.org, &w.t1, &acct, &cert).await;
+    move_clock_to(&app, &w.op, &day(30)).await;
+    // By hand: charged 10,125.00, the supplier 40% = 4,050.00, the core
+    // firm 6,075.00. Earned 3,375.00: supplier 1,350.00, core 2,025.00.
+    // Refunds: supplier 2,700.00 (it repays 900,000 − 2,700 = 897,300.00),
+    // core firm 4,050.00 (paid back to it by the funder).
+    let (s, b) = settle_early(&app, &w.t1, &fin, &cert, true).await;
+    assert_eq!(s, 200, "{b}");
+    let st = &b["settlement"];
+    assert_eq!(st["interest_charged"]["supplier"], "4050.00", "{b}");
+    assert_eq!(st["interest_earned"]["supplier"], "1350.00", "{b}");
+    assert_eq!(st["refund"]["supplier"], "2700.00", "{b}");
+    assert_eq!(st["refund"]["core_firm"], "4050.00", "{b}");
+    assert_eq!(b["repaid"], "897300.00", "{b}");
+    let (_, d) = get(&app, &w.core, &format!("/v1/financings/{fin}")).await;
+    let mut moves: Vec<(String, String, String)> = d["cash"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "early_settlement")
+        .map(|c| {
+            (
+                c["payer_org_id"].as_str().unwrap().to_owned(),
+                c["payee_org_id"].as_str().unwrap().to_owned(),
+                c["amount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // One entry records both: their order within it is not the point.
+    moves.sort_by_key(|m| m.2.len());
+    assert_eq!(
+        moves,
+        [
+            (
+                w.funder.org.clone(),
+                w.core.org.clone(),
+                "4050.00".to_owned()
+            ),
+            (
+                w.t1.org.clone(),
+                w.funder.org.clone(),
+                "897300.00".to_owned()
+            ),
+        ],
+        "{d}"
+    );
+}
