@@ -134,8 +134,8 @@ pub async fn program_payables_due(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReachFilter {
-    /// Only firms of this tier.
-    #[param(minimum = 1)]
+    /// Only firms of this tier (1 to 9, as relationships are).
+    #[param(minimum = 1, maximum = 9)]
     pub tier: Option<i32>,
     /// Only firms of this size class.
     #[param(value_type = Option<SizeClass>)]
@@ -172,6 +172,9 @@ pub async fn program_reach(
     q: web::Query<ReachFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
+    if q.tier.is_some_and(|t| !(1..=9).contains(&t)) {
+        return Err(ApiError::bad_request("tier must be from 1 to 9"));
+    }
     treasury_of(&db, &who, id).await?;
     let (tier, size) = (q.tier, q.size_class);
     let rows = db

@@ -399,8 +399,10 @@ async fn the_treasury_sees_its_exposure_payables_and_the_suppliers_reached() {
     let same = items.iter().filter(|i| i["size_class"] == size).count();
     let (_, sized) = get(&app, &w.core, &format!("{path}?size_class={size}")).await;
     assert_eq!(sized["items"].as_array().unwrap().len(), same, "{sized}");
-    let (s, _) = get(&app, &w.core, &format!("{path}?size_class=giant")).await;
-    assert_eq!(s, 400);
+    for bad in ["size_class=giant", "tier=0", "tier=10", "tier=x"] {
+        let (s, b) = get(&app, &w.core, &format!("{path}?{bad}")).await;
+        assert_eq!(s, 400, "{bad}: {b}");
+    }
     let r = app
         .client
         .get(app.url(&path))
