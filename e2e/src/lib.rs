@@ -82,7 +82,7 @@ impl Scf {
             user: field("admin user"),
             token: field("API token"),
         };
-        let server = Command::new(scf)
+        let mut server = Command::new(scf)
             .arg("serve")
             .envs(envs.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
@@ -114,6 +114,8 @@ impl Scf {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let _ = server.kill();
+        let _ = server.wait();
         panic!("the server did not become ready");
     }
 
