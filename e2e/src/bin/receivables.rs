@@ -11,9 +11,13 @@
 //!   stored), the funder's analyst recommends each, and its approver
 //!   approves each, every approval checking the three limits atomically.
 //!
-//!     cargo build --release -p scf-backend -p scf-e2e
-//!     target/release/receivables --db sqlite
-//!     target/release/receivables --db postgres://postgres@127.0.0.1:5432/postgres
+//! Run it with:
+//!
+//! ```text
+//! cargo build --release -p scf-backend -p scf-e2e
+//! target/release/receivables --db sqlite
+//! target/release/receivables --db postgres://postgres@127.0.0.1:5432/postgres
+//! ```
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
