@@ -17,6 +17,7 @@ pub mod programs;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod trade;
 
 pub use config::Settings;
 pub use error::{ApiError, ErrorCode};

@@ -177,6 +177,14 @@ impl RelStatus {
     }
 }
 
+/// The kinds that buy and sell in a program: the core enterprise and its
+/// suppliers and distributors.
+const TRADERS: &[OrgKind] = &[
+    OrgKind::CoreEnterprise,
+    OrgKind::Supplier,
+    OrgKind::Distributor,
+];
+
 /// Who may do what. One table, so the authorisation matrix test and the
 /// handlers read the same rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +205,14 @@ pub enum Action {
     DraftPlan,
     /// Approve a plan version (the core firm's checker, a funder's approver).
     ApprovePlan,
+    /// Record a purchase order or an invoice of a trade the firm is party to.
+    RecordTrade,
+    /// As the buyer, confirm or dispute an invoice, accept or reject a delivery.
+    DecideTrade,
+    /// Record a delivery against a purchase order (the carrier or the seller).
+    RecordDelivery,
+    /// Upload the invoices the core enterprise owes its suppliers in bulk.
+    UploadInvoices,
 }
 
 impl Action {
@@ -225,6 +241,21 @@ impl Action {
             Action::ApprovePlan => (
                 Some(&[OrgKind::CoreEnterprise, OrgKind::Funder]),
                 &[Role::Admin, Role::Checker],
+            ),
+            Action::RecordTrade => (Some(TRADERS), &[Role::Admin, Role::Maker]),
+            Action::DecideTrade => (Some(TRADERS), &[Role::Admin, Role::Checker]),
+            Action::RecordDelivery => (
+                Some(&[
+                    OrgKind::Logistics,
+                    OrgKind::CoreEnterprise,
+                    OrgKind::Supplier,
+                    OrgKind::Distributor,
+                ]),
+                &[Role::Admin, Role::Maker],
+            ),
+            Action::UploadInvoices => (
+                Some(&[OrgKind::CoreEnterprise]),
+                &[Role::Admin, Role::Maker],
             ),
         }
     }

@@ -14,6 +14,7 @@ pub mod organisations;
 pub mod programs;
 pub mod relationships;
 pub mod time;
+pub mod trade;
 
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -37,6 +38,7 @@ pub const V1: &str = "/v1";
         (name = "relationships", description = "Core enterprises and their suppliers and distributors"),
         (name = "market data", description = "Dated reference data: LPR fixings"),
         (name = "programs", description = "一企一策 programs and their versioned, jointly approved plans"),
+        (name = "trade", description = "Trade data behind receivables: purchase orders, deliveries, acceptance, invoices and bulk uploads"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
@@ -96,6 +98,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(programs::diff_plans)
                 .service(programs::get_plan)
                 .service(programs::quote)
+                .service(trade::create_purchase_order)
+                .service(trade::list_purchase_orders)
+                .service(trade::get_purchase_order)
+                .service(trade::record_delivery)
+                .service(trade::decide_delivery)
+                .service(trade::upload_invoices)
+                .service(trade::record_invoice)
+                .service(trade::list_invoices)
+                .service(trade::get_invoice)
+                .service(trade::decide_invoice)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof)

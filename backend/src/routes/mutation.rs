@@ -58,7 +58,13 @@ impl Receipt {
 /// request.
 pub fn writer_error(e: CommandError) -> ApiError {
     match e {
-        CommandError::Ledger(v) if matches!(v.code, "duplicate_intent" | "key_exists") => {
+        // An asset already encumbered is, for an invoice, one already recorded.
+        CommandError::Ledger(v)
+            if matches!(
+                v.code,
+                "duplicate_intent" | "key_exists" | "asset_already_encumbered"
+            ) =>
+        {
             ApiError::new(ErrorCode::Conflict, format!("{}: {}", v.code, v.message))
         }
         other => other.into(),
@@ -87,6 +93,7 @@ pub fn rejected(status: u16, code: &'static str, message: impl Into<String>) -> 
         status,
         code,
         message: message.into(),
+        errors: Vec::new(),
     }
 }
 

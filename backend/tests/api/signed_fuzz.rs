@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scf_backend::db::schema::{
-    api_tokens, ledger_entries, lpr_fixings, organisations, plan_approvals, program_plans,
-    programs, relationships, signing_keys, users,
+    api_tokens, deliveries, invoice_batches, invoices, ledger_entries, lpr_fixings, organisations,
+    plan_approvals, program_plans, programs, purchase_orders, relationships, signing_keys, users,
 };
 use scf_ledger::sig::SecretKey;
 use serde_json::{Map, Value, json};
@@ -29,6 +29,13 @@ struct World {
     funder: Party,
     program: String,
     digest: String,
+    /// An approved supplier of the core firm (its USCC), a purchase order
+    /// of theirs with one delivery, and an invoice the supplier recorded.
+    trader: Party,
+    trader_uscc: String,
+    po: String,
+    delivery: String,
+    invoice: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,9 +54,15 @@ enum Endpoint {
     CreateProgram,
     DraftPlan,
     ApprovePlan,
+    CreatePo,
+    RecordDelivery,
+    DecideDelivery,
+    RecordInvoice,
+    UploadInvoices,
+    DecideInvoice,
 }
 
-const ENDPOINTS: [Endpoint; 14] = [
+const ENDPOINTS: [Endpoint; 20] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -64,9 +77,15 @@ const ENDPOINTS: [Endpoint; 14] = [
     Endpoint::CreateProgram,
     Endpoint::DraftPlan,
     Endpoint::ApprovePlan,
+    Endpoint::CreatePo,
+    Endpoint::RecordDelivery,
+    Endpoint::DecideDelivery,
+    Endpoint::RecordInvoice,
+    Endpoint::UploadInvoices,
+    Endpoint::DecideInvoice,
 ];
 
-const TYPES: [&str; 14] = [
+const TYPES: [&str; 20] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -81,10 +100,16 @@ const TYPES: [&str; 14] = [
     "program.create",
     "program.plan_draft",
     "program.plan_approve",
+    "po.create",
+    "delivery.record",
+    "delivery.accept",
+    "invoice.record",
+    "invoice.batch",
+    "invoice.decide",
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 36] = [
+const MEMBERS: [&str; 50] = [
     "tenor",
     "fixing_date",
     "rate",
@@ -121,6 +146,20 @@ const MEMBERS: [&str; 36] = [
     "counterparty",
     "amount",
     "currency",
+    "po_id",
+    "seller_org_id",
+    "buyer_org_id",
+    "invoice_id",
+    "invoice_number",
+    "issue_date",
+    "due_date",
+    "delivery_id",
+    "delivered_on",
+    "batch_id",
+    "count",
+    "total",
+    "rows_root",
+    "asset_keys_root",
 ];
 
 /// Strings that have broken parsers of money, text and ids before.
@@ -168,6 +207,12 @@ impl Endpoint {
             Endpoint::CreateProgram => "/v1/programs".into(),
             Endpoint::DraftPlan => format!("/v1/programs/{}/plans", w.program),
             Endpoint::ApprovePlan => format!("/v1/programs/{}/plans/1/approval", w.program),
+            Endpoint::CreatePo => "/v1/purchase-orders".into(),
+            Endpoint::RecordDelivery => format!("/v1/purchase-orders/{}/deliveries", w.po),
+            Endpoint::DecideDelivery => format!("/v1/deliveries/{}/acceptance", w.delivery),
+            Endpoint::RecordInvoice => "/v1/invoices".into(),
+            Endpoint::UploadInvoices => "/v1/invoices/batches".into(),
+            Endpoint::DecideInvoice => format!("/v1/invoices/{}/decision", w.invoice),
         }
     }
 
@@ -188,6 +233,12 @@ impl Endpoint {
             Endpoint::CreateProgram => "create_program",
             Endpoint::DraftPlan => "draft_plan",
             Endpoint::ApprovePlan => "approve_plan",
+            Endpoint::CreatePo => "create_purchase_order",
+            Endpoint::RecordDelivery => "record_delivery",
+            Endpoint::DecideDelivery => "decide_delivery",
+            Endpoint::RecordInvoice => "record_invoice",
+            Endpoint::UploadInvoices => "upload_invoices",
+            Endpoint::DecideInvoice => "decide_invoice",
         }
     }
 
@@ -206,6 +257,12 @@ impl Endpoint {
             Endpoint::CreateProgram => "program.create",
             Endpoint::DraftPlan => "program.plan_draft",
             Endpoint::ApprovePlan => "program.plan_approve",
+            Endpoint::CreatePo => "po.create",
+            Endpoint::RecordDelivery => "delivery.record",
+            Endpoint::DecideDelivery => "delivery.accept",
+            Endpoint::RecordInvoice => "invoice.record",
+            Endpoint::UploadInvoices => "invoice.batch",
+            Endpoint::DecideInvoice => "invoice.decide",
         }
     }
 
@@ -217,6 +274,9 @@ impl Endpoint {
             }
             Endpoint::ApprovePlan => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
+            Endpoint::RecordDelivery | Endpoint::RecordInvoice => {
+                (&w.trader.key, &w.trader.org, Some(&w.trader.token))
+            }
             Endpoint::Enrol => (&w.pending_key, &w.core.org, None),
             Endpoint::IssueToken => (&w.core.key, &w.core.org, None),
             _ => (&w.core.key, &w.core.org, Some(&w.core.token)),
@@ -266,8 +326,31 @@ impl Endpoint {
                 "effective_from": chrono::Utc::now().date_naive().to_string()}),
             Endpoint::ApprovePlan => json!({"program_id": w.program, "version": 1,
                 "digest": w.digest}),
+            Endpoint::CreatePo => json!({"po_id": id(1), "program_id": w.program,
+                "seller_org_id": w.trader.org, "po_number": format!("PO-{seed}"),
+                "amount": "100.00", "order_date": "2026-01-02"}),
+            Endpoint::RecordDelivery => json!({"delivery_id": id(1), "po_id": w.po,
+                "delivered_on": "2026-01-10", "reference": format!("WB-{seed}")}),
+            Endpoint::DecideDelivery => json!({"delivery_id": w.delivery, "decision": "reject",
+                "note": "short delivery"}),
+            Endpoint::RecordInvoice => json!({"invoice_id": id(1), "program_id": w.program,
+                "seller_org_id": w.trader.org, "buyer_org_id": w.core.org,
+                "invoice_number": format!("FZ-{seed}"), "amount": "10.00",
+                "issue_date": "2026-01-05", "due_date": "2026-04-05"}),
+            Endpoint::UploadInvoices => {
+                let mut b = crate::trade::batch_body(&w.program, &batch_rows(w, seed));
+                b["batch_id"] = json!(id(1));
+                b
+            }
+            Endpoint::DecideInvoice => json!({"invoice_id": w.invoice, "decision": "dispute",
+                "reason": "short delivery"}),
         }
     }
+}
+
+/// The rows an upload sends beside its intent.
+fn batch_rows(w: &World, seed: u64) -> Vec<Value> {
+    crate::trade::batch_rows(&w.trader_uscc, &format!("FZB{seed}"), 2)
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -341,7 +424,7 @@ fn case(ids: Vec<String>) -> impl Strategy<Value = Case> {
 
 /// Rows a refusal must not add: ledger entries and the tables that
 /// mutations write (the idempotency store keeps refusals on purpose).
-fn footprint(app: &TestApp) -> [i64; 10] {
+fn footprint(app: &TestApp) -> [i64; 14] {
     let mut c = app.opened.db.get().unwrap();
     [
         lpr_fixings::table.count().get_result(&mut c).unwrap(),
@@ -354,6 +437,10 @@ fn footprint(app: &TestApp) -> [i64; 10] {
         signing_keys::table.count().get_result(&mut c).unwrap(),
         api_tokens::table.count().get_result(&mut c).unwrap(),
         relationships::table.count().get_result(&mut c).unwrap(),
+        purchase_orders::table.count().get_result(&mut c).unwrap(),
+        deliveries::table.count().get_result(&mut c).unwrap(),
+        invoices::table.count().get_result(&mut c).unwrap(),
+        invoice_batches::table.count().get_result(&mut c).unwrap(),
     ]
 }
 
@@ -371,7 +458,31 @@ async fn run_case(app: &TestApp, w: &World, c: Case) -> Result<u16, TestCaseErro
     }
     let (key, org, token) = endpoint.actor(w);
     let kind = other_type.map_or(endpoint.kind(), |t| TYPES[t]);
-    let envelope = signed(kind, org, body.clone(), key);
+    let mut envelope = match (endpoint, body["invoice_number"].as_str()) {
+        // An invoice's intent claims its asset key; without it every case
+        // would stop at the same 422.
+        (Endpoint::RecordInvoice, Some(n)) => {
+            scf_ledger::asset::AssetKey::invoice(&w.trader_uscc, n).map_or_else(
+                |_| signed(kind, org, body.clone(), key),
+                |k| {
+                    crate::support::signed_with_assets(
+                        kind,
+                        org,
+                        body.clone(),
+                        key,
+                        vec![scf_ledger::intent::AssetRef {
+                            key: k,
+                            op: scf_ledger::intent::AssetOp::Encumber,
+                        }],
+                    )
+                },
+            )
+        }
+        _ => signed(kind, org, body.clone(), key),
+    };
+    if let Endpoint::UploadInvoices = endpoint {
+        envelope["rows"] = Value::Array(batch_rows(w, seed));
+    }
 
     let before = footprint(app);
     let mut req = app
@@ -437,7 +548,41 @@ fn signed_random_bodies_never_fail_the_server() {
             .program(&core, crate::support::plan_doc(&funder.org))
             .await;
         let digest = draft["digest"].as_str().unwrap().to_owned();
+        let (trader, _) = app.invite(&core, "upstream", 1, "Fuzz Trader").await;
+        let reg = app.register(&trader).await;
+        app.approve(&op, &trader.org).await;
+        let trader_uscc = reg["organisation"]["uscc"].as_str().unwrap().to_owned();
+        let (po, delivery) = (
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+        );
+        let body = json!({"po_id": po, "program_id": program, "seller_org_id": trader.org,
+            "po_number": "PO-FUZZ", "amount": "100.00", "order_date": "2026-01-02"});
+        let (s, b) = app
+            .act(&core, "/v1/purchase-orders", "po.create", body)
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let body = json!({"delivery_id": delivery, "po_id": po, "delivered_on": "2026-01-10",
+            "reference": "WB-FUZZ"});
+        let path = format!("/v1/purchase-orders/{po}/deliveries");
+        let (s, b) = app.act(&trader, &path, "delivery.record", body).await;
+        assert_eq!(s, 201, "{b}");
+        let invoice = uuid::Uuid::new_v4().to_string();
+        let body = json!({"invoice_id": invoice, "program_id": program,
+            "seller_org_id": trader.org, "buyer_org_id": core.org,
+            "invoice_number": "FZ-SETUP", "amount": "10.00",
+            "issue_date": "2026-01-05", "due_date": "2026-04-05"});
+        let env = crate::trade::record_env(&trader, &trader_uscc, &body);
+        let (s, b) = app
+            .post_signed("/v1/invoices", Some(&trader.token), &env)
+            .await;
+        assert_eq!(s, 201, "{b}");
         let world = World {
+            trader,
+            trader_uscc,
+            po,
+            delivery,
+            invoice,
             op,
             core,
             supplier,

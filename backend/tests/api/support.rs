@@ -191,13 +191,25 @@ pub fn signed(
     body: serde_json::Value,
     signer: &scf_ledger::sig::SecretKey,
 ) -> serde_json::Value {
+    signed_with_assets(kind, org, body, signer, vec![])
+}
+
+/// As [`signed`], with the intent's `assets` (sorted by key, as SPEC §4 wants).
+pub fn signed_with_assets(
+    kind: &str,
+    org: &str,
+    body: serde_json::Value,
+    signer: &scf_ledger::sig::SecretKey,
+    mut assets: Vec<scf_ledger::intent::AssetRef>,
+) -> serde_json::Value {
     use scf_ledger::intent::{Intent, signing_message};
+    assets.sort_by_key(|a| a.key.0);
     let intent = Intent {
         kind: kind.into(),
         org: org.into(),
         key_id: signer.public_key().key_id(),
         subject: String::new(),
-        assets: vec![],
+        assets,
         body: body.as_object().cloned().unwrap(),
         id: uuid::Uuid::now_v7().to_string(),
         client_time: scf_ledger::time::Timestamp::now(),
