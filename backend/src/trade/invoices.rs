@@ -949,43 +949,6 @@ pub fn record_batch(
             errors,
         });
     }
-    let mut row_of: HashMap<&str, usize> = HashMap::with_capacity(prepared.rows.len());
-    for (i, r) in prepared.rows.iter().enumerate() {
-        row_of.insert(r.asset_key.as_str(), i);
-    }
-    let keys: Vec<&str> = prepared.rows.iter().map(|r| r.asset_key.as_str()).collect();
-    let mut dups = Vec::new();
-    for chunk in keys.chunks(LOOKUP_CHUNK) {
-        let taken: Vec<String> = invoices::table
-            .filter(invoices::asset_key.eq_any(chunk.to_vec()))
-            .select(invoices::asset_key)
-            .load(conn)?;
-        for k in taken {
-            let i = row_of.get(k.as_str()).copied().unwrap_or(0);
-            let (uscc, number) = prepared
-                .rows
-                .get(i)
-                .map(|r| (r.seller_uscc.as_str(), r.invoice_number.as_str()))
-                .unwrap_or_default();
-            dups.push(row_error(
-                i,
-                "invoice_number",
-                already_recorded(&k, uscc, number),
-            ));
-        }
-    }
-    if !dups.is_empty() {
-        dups.sort_by_key(|e| e.row);
-        return Err(CommandError::Rejected {
-            status: 409,
-            code: "conflict",
-            message: format!(
-                "{} rows name invoices already recorded; nothing was recorded",
-                dups.len()
-            ),
-            errors: dups,
-        });
-    }
     let now = time_of(view);
     let seq = seq_of(view);
     let batch = DbId::from(body.batch_id);
@@ -1003,6 +966,10 @@ pub fn record_batch(
             invoice_batches::created_at.eq(now),
         ))
         .execute(conn)?;
+    // Keys taken earlier are found by the unique index as the rows go in:
+    // a lookup of 10,000 keys first would cost more than the inserts (on
+    // PostgreSQL a large `= ANY` is planned as a scan of the table).
+    let mut inserted = 0;
     let mut new_rows = Vec::with_capacity(INSERT_CHUNK);
     for (chunk, chunk_sellers) in prepared
         .rows
@@ -1031,7 +998,10 @@ pub fn record_batch(
                 created_at: now,
             });
         }
-        insert_many(conn, &new_rows)?;
+        inserted += insert_many(conn, &new_rows)?;
+    }
+    if inserted != prepared.rows.len() {
+        return Err(taken_keys(conn, prepared, batch));
     }
     Ok(serde_json::json!({
         "batch_id": body.batch_id,
@@ -1042,12 +1012,72 @@ pub fn record_batch(
     }))
 }
 
-/// One multi-row INSERT. diesel builds those per backend only, so this
-/// goes to the inner connection (the same connection and transaction).
+/// One multi-row INSERT that skips rows whose asset key is taken; returns
+/// how many went in. diesel builds those per backend only, so this goes to
+/// the inner connection (the same connection and transaction).
 fn insert_many(conn: &mut DbConn, rows: &[NewInvoice]) -> Result<usize, diesel::result::Error> {
     match conn {
-        DbConn::Pg(c) => diesel::insert_into(invoices::table).values(rows).execute(c),
-        DbConn::Sqlite(c) => diesel::insert_into(invoices::table).values(rows).execute(c),
+        DbConn::Pg(c) => diesel::insert_into(invoices::table)
+            .values(rows)
+            .on_conflict(invoices::asset_key)
+            .do_nothing()
+            .execute(c),
+        DbConn::Sqlite(c) => diesel::insert_into(invoices::table)
+            .values(rows)
+            .on_conflict(invoices::asset_key)
+            .do_nothing()
+            .execute(c),
+    }
+}
+
+/// The refusal of a batch some of whose keys were recorded before it (the
+/// rows it did insert are rolled back with the savepoint): every such row
+/// is named.
+fn taken_keys(conn: &mut DbConn, prepared: &PreparedBatch, batch: DbId) -> CommandError {
+    let mut row_of: HashMap<&str, usize> = HashMap::with_capacity(prepared.rows.len());
+    for (i, r) in prepared.rows.iter().enumerate() {
+        row_of.insert(r.asset_key.as_str(), i);
+    }
+    let keys: Vec<&str> = prepared.rows.iter().map(|r| r.asset_key.as_str()).collect();
+    let mut dups = Vec::new();
+    // Small chunks keep each lookup on the index.
+    for chunk in keys.chunks(100) {
+        let taken: Result<Vec<String>, _> = invoices::table
+            .filter(invoices::asset_key.eq_any(chunk.to_vec()))
+            .filter(
+                invoices::batch_id
+                    .is_null()
+                    .or(invoices::batch_id.ne(batch)),
+            )
+            .select(invoices::asset_key)
+            .load(conn);
+        let taken = match taken {
+            Ok(t) => t,
+            Err(e) => return e.into(),
+        };
+        for k in taken {
+            let i = row_of.get(k.as_str()).copied().unwrap_or(0);
+            let (uscc, number) = prepared
+                .rows
+                .get(i)
+                .map(|r| (r.seller_uscc.as_str(), r.invoice_number.as_str()))
+                .unwrap_or_default();
+            dups.push(row_error(
+                i,
+                "invoice_number",
+                already_recorded(&k, uscc, number),
+            ));
+        }
+    }
+    dups.sort_by_key(|e| e.row);
+    CommandError::Rejected {
+        status: 409,
+        code: "conflict",
+        message: format!(
+            "{} rows name invoices already recorded; nothing was recorded",
+            dups.len()
+        ),
+        errors: dups,
     }
 }
 
