@@ -318,12 +318,12 @@ async fn assigning_invoices_to_a_certificate_takes_confirmed_ones_of_the_trade()
         .opened
         .db
         .run(move |c| -> Result<_, scf_backend::db::DbError> {
-            use diesel::Connection;
             let mut out = vec![];
-            // Each attempt in its own transaction, rolled back on refusal
-            // like the writer's savepoint.
+            // Each attempt in its own write transaction (taken up front, as
+            // the writer does, so the writer's checkpoints cannot make it
+            // fail on SQLite), rolled back on refusal like its savepoint.
             let attempt = |c: &mut scf_backend::db::DbConn, seller, ids: &[uuid::Uuid]| {
-                c.transaction(|c| {
+                scf_backend::db::write_tx(c, |c| {
                     assign_to_certificate(c, program, core, seller, ids, cert)
                         .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
                 })
@@ -699,4 +699,70 @@ async fn a_purchase_order_is_delivered_by_its_carrier_and_accepted_by_its_buyer(
         )
         .await;
     assert_eq!(s, 201, "{b}");
+}
+
+#[actix_web::test]
+async fn the_export_shows_each_single_invoice_key_and_each_batch_commitment() {
+    use scf_backend::ledger::keyfile;
+    use scf_ledger::verify::{Options, TrustRoot, verify_bytes};
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let body = invoice_body(&w, "EXP-1", "10", "2026-04-05");
+    let env = record_env(&w.supplier, &w.supplier_uscc, &body);
+    let (s, b) = app
+        .post_signed("/v1/invoices", Some(&w.supplier.token), &env)
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let key = invoice_key(&w.supplier_uscc, "EXP-1").to_hex();
+    let rows = batch_rows(&w.supplier_uscc, "EXPB", 3);
+    let commitment = batch_body(&w.program, &rows);
+    let (s, b) = app
+        .post_signed(
+            "/v1/invoices/batches",
+            Some(&w.core.token),
+            &upload(&w.core, commitment.clone(), rows),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let seq = b["receipt"]["seq"].as_u64().unwrap();
+
+    // The export stops at the newest checkpoint; one is signed every second.
+    let mut export = Vec::new();
+    for _ in 0..50 {
+        let r = app.get_auth("/v1/ledger/export", &w.op.token).await;
+        export = r.bytes().await.unwrap().to_vec();
+        if String::from_utf8_lossy(&export).contains(&format!("\"seq\":{seq},")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let platform = keyfile::load_or_create_platform_key(app.data_dir.path()).unwrap();
+    let opts = Options {
+        trust_root: Some(TrustRoot {
+            origin: app.settings.origin.clone(),
+            platform_key: platform.public_key(),
+        }),
+        ..Options::default()
+    };
+    let report = verify_bytes(&export, &opts).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    let intents: Vec<Value> = String::from_utf8(export)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|e| serde_json::from_str(e["intent"].as_str()?).ok())
+        .collect();
+    let single = intents
+        .iter()
+        .find(|i| i["type"] == "invoice.record")
+        .unwrap();
+    assert_eq!(single["assets"], json!([{"key": key, "op": "encumber"}]));
+    let batch = intents
+        .iter()
+        .find(|i| i["type"] == "invoice.batch")
+        .unwrap();
+    assert_eq!(batch["assets"], json!([]));
+    for m in ["rows_root", "asset_keys_root", "count", "total"] {
+        assert_eq!(batch["body"][m], commitment[m], "{m}");
+    }
 }
