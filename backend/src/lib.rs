@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -10,10 +11,12 @@ pub mod http_metrics;
 pub mod idempotency;
 pub mod ledger;
 pub mod limits;
+pub mod listing;
 pub mod pagination;
 pub mod parties;
 pub mod pricing;
 pub mod programs;
+pub mod receivables;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

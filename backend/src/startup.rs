@@ -90,6 +90,7 @@ impl Application {
         let ttl_hours = settings.idempotency_ttl_hours;
         let limiter = web::Data::new(Limiter::new(settings.rate_limit));
         let app_limiter = limiter.clone();
+        let test_mode = settings.test_mode;
         let settings = web::Data::new(settings);
 
         let server = HttpServer::new(move || {
@@ -110,6 +111,16 @@ impl Application {
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
+                // Before the /v1 scope, which would answer 404 for it; a bare
+                // route stays out of the OpenAPI document.
+                .configure(|c| {
+                    if test_mode {
+                        c.route(
+                            "/v1/test/clock",
+                            web::post().to(routes::test_clock::advance),
+                        );
+                    }
+                })
                 .configure(routes::configure)
                 .map(|app| {
                     app.app_data(metrics.clone())

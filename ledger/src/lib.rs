@@ -8,6 +8,7 @@
 
 pub mod asset;
 pub mod checkpoint;
+pub mod conservation;
 pub mod entry;
 pub mod export;
 pub mod hash;

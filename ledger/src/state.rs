@@ -193,7 +193,8 @@ fn body_key(intent: &Intent, field: &'static str) -> Result<PublicKey, Violation
 }
 
 impl LedgerState {
-    /// A state with the ledger's built-in invariant (no double encumbrance).
+    /// A state with the ledger's built-in invariants (no double
+    /// encumbrance; a certificate split conserves its amount).
     pub fn new() -> Self {
         LedgerState {
             origin: None,
@@ -201,7 +202,10 @@ impl LedgerState {
             platform: None,
             keys: HashMap::new(),
             intent_ids: HashSet::new(),
-            invariants: vec![Box::new(NoDoubleEncumbrance::default())],
+            invariants: vec![
+                Box::new(NoDoubleEncumbrance::default()),
+                Box::new(crate::conservation::SplitConservesAmount::default()),
+            ],
             last_time: None,
             size: 0,
         }

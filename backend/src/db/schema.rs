@@ -311,6 +311,87 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    certificates (id) {
+        id -> Id,
+        program_id -> Id,
+        core_org_id -> Id,
+        root_id -> Id,
+        parent_id -> Nullable<Id>,
+        holder_org_id -> Id,
+        amount -> Dec,
+        maturity_date -> Date,
+        issued_on -> Nullable<Date>,
+        status -> Text,
+        invoice_ids -> Text,
+        proposed_by -> Id,
+        confirmed_by -> Nullable<Id>,
+        created_seq -> BigInt,
+        updated_seq -> BigInt,
+        created_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    certificate_holdings (certificate_id, from_seq) {
+        certificate_id -> Id,
+        core_org_id -> Id,
+        holder_org_id -> Id,
+        from_seq -> BigInt,
+        to_seq -> Nullable<BigInt>,
+        from_at -> Instant,
+        to_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    assignment_notices (id) {
+        id -> Id,
+        core_org_id -> Id,
+        program_id -> Id,
+        certificate_id -> Id,
+        root_id -> Id,
+        assignor_org_id -> Id,
+        assignee_org_id -> Id,
+        amount -> Dec,
+        ledger_seq -> BigInt,
+        notified_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    settlement_accounts (id) {
+        id -> Id,
+        org_id -> Id,
+        bank_name -> Text,
+        branch -> Text,
+        account_number -> Text,
+        account_name -> Text,
+        currency -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        added_by -> Id,
+        added_seq -> BigInt,
+        decided_by -> Nullable<Id>,
+        decided_seq -> Nullable<BigInt>,
+        revoked_seq -> Nullable<BigInt>,
+        created_at -> Instant,
+        updated_at -> Instant,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(signing_keys -> users (user_id));
@@ -319,6 +400,8 @@ diesel::joinable!(program_plans -> programs (program_id));
 diesel::joinable!(plan_approvals -> program_plans (plan_id));
 diesel::joinable!(deliveries -> purchase_orders (po_id));
 diesel::joinable!(invoices -> invoice_batches (batch_id));
+diesel::joinable!(certificate_holdings -> certificates (certificate_id));
+diesel::joinable!(settlement_accounts -> organisations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -339,4 +422,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     ledger_checkpoints,
     idempotency,
+    certificates,
+    certificate_holdings,
+    assignment_notices,
+    settlement_accounts,
 );

@@ -73,11 +73,14 @@ pub fn open(settings: &Settings) -> Result<Opened, OpenError> {
         crate::db::write_tx(&mut conn, ensure_operator_org)?
     };
     let key = keyfile::load_or_create_platform_key(&settings.data_dir)?;
-    let cfg = WriterConfig::new(
+    let mut cfg = WriterConfig::new(
         settings.data_dir.clone(),
         &settings.origin,
         &operator.0.to_string(),
     );
+    if settings.test_mode {
+        cfg.clock = crate::clock::Clock::movable();
+    }
     let writer = Writer::start(db.clone(), cfg, key)?;
     Ok(Opened {
         db,

@@ -12,6 +12,7 @@
 
 use super::keyfile::{self, KeyFileError};
 use super::store;
+use crate::clock::Clock;
 use crate::db::{Db, DbConn, DbError, write_tx};
 use crate::idempotency::{self as idem, Lookup, Stored};
 use diesel::Connection;
@@ -27,7 +28,7 @@ use scf_ledger::time::Timestamp;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -44,6 +45,8 @@ pub struct WriterConfig {
     pub max_batch: usize,
     /// Most submissions waiting; beyond it callers get `Unavailable`.
     pub max_queue: usize,
+    /// Gives every entry and checkpoint its time.
+    pub clock: Clock,
 }
 
 impl WriterConfig {
@@ -56,6 +59,7 @@ impl WriterConfig {
             checkpoint_interval: Duration::from_secs(1),
             max_batch: 512,
             max_queue: 10_000,
+            clock: Clock::system(),
         }
     }
 }
@@ -227,6 +231,12 @@ pub struct Writer {
     max_queue: usize,
     head: Arc<RwLock<HeadView>>,
     failed: Arc<AtomicBool>,
+    clock: Clock,
+    /// Joined by `stop`: the thread's exit (its thread-local destructors,
+    /// OpenSSL's among them when PostgreSQL runs over TLS) must finish
+    /// before the process exits and runs the libraries' exit handlers, or
+    /// the two race.
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl std::fmt::Debug for Job {
@@ -338,8 +348,9 @@ impl Writer {
             .map_err(|_| StartError::Locked(lock_path.display().to_string()))?;
         let mut conn = db.get()?;
         let mut seq = restore(&mut conn, &cfg, platform)?;
+        cfg.clock.resume_from(seq.state().last_time());
         if seq.head().size == 0 {
-            let now = Timestamp::now();
+            let now = cfg.clock.now();
             let (intent, sigs) =
                 Sequencer::genesis_intent(&cfg.origin, &cfg.operator_org, seq.platform_key(), now);
             let p = seq
@@ -358,6 +369,7 @@ impl Writer {
         let (tx, rx) = mpsc::channel();
         let max_queue = cfg.max_queue;
         let failed = Arc::new(AtomicBool::new(false));
+        let clock = cfg.clock.clone();
         let mut state = State {
             _lock: lock,
             db,
@@ -370,7 +382,7 @@ impl Writer {
         };
         // Entries left uncovered by the last run get a checkpoint now.
         state.maybe_checkpoint(true);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("scf-writer".into())
             .spawn(move || state.run(rx))
             .map_err(|e| StartError::Thread(e.to_string()))?;
@@ -380,7 +392,14 @@ impl Writer {
             max_queue,
             head,
             failed,
+            clock,
+            thread: Arc::new(Mutex::new(Some(thread))),
         })
+    }
+
+    /// The platform clock the writer stamps entries with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// True once the writer stopped because storage no longer backs its
@@ -461,6 +480,11 @@ impl Writer {
             let _ = rx.await;
         } else {
             self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            // The thread has answered or failed, so it is ending: a short wait.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
 
@@ -583,15 +607,16 @@ impl State {
             }
         };
         let seq = &mut self.seq;
+        let clock = &self.cfg.clock;
         let mut done: Vec<Done> = Vec::with_capacity(batch.len());
         let committed = write_tx(&mut conn, |c| -> Result<(), CommandError> {
             for (s, key, reply) in batch {
                 let answer = match key {
                     None => Reply {
-                        result: apply_one(c, seq, s),
+                        result: apply_one(c, seq, s, clock.now()),
                         stored: None,
                     },
-                    Some(key) => apply_idempotent(c, seq, s, key)?,
+                    Some(key) => apply_idempotent(c, seq, s, key, clock.now())?,
                 };
                 done.push(Done { reply, answer });
             }
@@ -695,7 +720,7 @@ impl State {
         }
         let cp = self
             .seq
-            .checkpoint(Timestamp::now())
+            .checkpoint(self.cfg.clock.now())
             .map_err(CommandError::Ledger)?;
         conn.transaction(|c| store::insert_checkpoint(c, &cp))?;
         keyfile::write_published(&self.cfg.data_dir, &cp)
@@ -711,9 +736,9 @@ fn apply_one(
     conn: &mut DbConn,
     seq: &mut Sequencer,
     s: Submission,
+    now: Timestamp,
 ) -> Result<Outcome, CommandError> {
     let last = seq.state().last_time();
-    let now = Timestamp::now();
     let time = last.map_or(now, |l| now.max(l));
     let prepared: Prepared = seq
         .prepare(s.intent, s.sigs, time)
@@ -745,6 +770,7 @@ fn apply_idempotent(
     seq: &mut Sequencer,
     s: Submission,
     key: Idem,
+    now: Timestamp,
 ) -> Result<Reply, CommandError> {
     match idem::lookup(conn, key.user, &key.key, &key.hash)? {
         Lookup::Replay(stored) => Ok(Reply {
@@ -756,7 +782,7 @@ fn apply_idempotent(
             stored: Some((idem::Stored::problem(&idem::reused()), false)),
         }),
         Lookup::New => {
-            let result = apply_one(conn, seq, s);
+            let result = apply_one(conn, seq, s, now);
             let stored = (key.respond)(&result);
             if let Some(st) = &stored {
                 idem::record(conn, key.org, key.user, &key.key, &key.hash, st)?;

@@ -1,6 +1,7 @@
 //! Parties: organisations, their users, API tokens and signing keys, how a
 //! request proves who it comes from, and onboarding.
 
+pub mod accounts;
 pub mod auth;
 pub mod bootstrap;
 pub mod model;

@@ -32,6 +32,8 @@ macro_rules! string_enum {
     };
 }
 
+pub(crate) use string_enum;
+
 string_enum!(
     /// What an organisation is on the platform.
     OrgKind {
@@ -185,6 +187,65 @@ const TRADERS: &[OrgKind] = &[
     OrgKind::Distributor,
 ];
 
+string_enum!(
+    /// A settlement bank account's status.
+    AccountStatus {
+        Pending => "pending",
+        Verified => "verified",
+        Rejected => "rejected",
+        Revoked => "revoked",
+    }
+);
+
+string_enum!(
+    /// What moves a settlement account.
+    AccountEvent {
+        Verify => "verify",
+        Reject => "reject",
+        Revoke => "revoke",
+    }
+);
+
+/// Every allowed move. Rejected and revoked are final: the organisation
+/// adds the account again, which starts a new review, so a verification
+/// always refers to the data that was checked.
+pub const ACCOUNT_TRANSITIONS: &[(AccountStatus, AccountEvent, AccountStatus)] = &[
+    (
+        AccountStatus::Pending,
+        AccountEvent::Verify,
+        AccountStatus::Verified,
+    ),
+    (
+        AccountStatus::Pending,
+        AccountEvent::Reject,
+        AccountStatus::Rejected,
+    ),
+    (
+        AccountStatus::Verified,
+        AccountEvent::Revoke,
+        AccountStatus::Revoked,
+    ),
+];
+
+impl AccountStatus {
+    pub fn next(self, event: AccountEvent) -> Option<AccountStatus> {
+        ACCOUNT_TRANSITIONS
+            .iter()
+            .find(|(from, e, _)| *from == self && *e == event)
+            .map(|(_, _, to)| *to)
+    }
+
+    /// The events allowed from this status, for a refusal that says what
+    /// would have been possible.
+    pub fn allowed(self) -> Vec<AccountEvent> {
+        ACCOUNT_TRANSITIONS
+            .iter()
+            .filter(|(from, _, _)| *from == self)
+            .map(|(_, e, _)| *e)
+            .collect()
+    }
+}
+
 /// Who may do what. One table, so the authorisation matrix test and the
 /// handlers read the same rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +274,20 @@ pub enum Action {
     RecordDelivery,
     /// Upload the invoices the core enterprise owes its suppliers in bulk.
     UploadInvoices,
+    /// Propose a payables certificate (the core firm's maker).
+    ProposeCertificate,
+    /// Confirm a proposed certificate (the core firm's checker, never the
+    /// proposer).
+    ConfirmCertificate,
+    /// Act as a certificate's holder: accept or reject it, split it,
+    /// transfer it.
+    HoldCertificate,
+    /// Move the platform clock forward (test mode only).
+    MoveClock,
+    /// Add or revoke the organisation's own settlement bank account.
+    ManageAccount,
+    /// Verify or reject a settlement bank account.
+    VerifyAccount,
 }
 
 impl Action {
@@ -232,8 +307,10 @@ impl Action {
                 Some(&[OrgKind::CoreEnterprise]),
                 &[Role::Admin, Role::Maker],
             ),
-            Action::Register | Action::AddUser => (None, &[Role::Admin]),
-            Action::PublishMarketData => (Some(&[OrgKind::PlatformOperator]), &[Role::Admin]),
+            Action::Register | Action::AddUser | Action::ManageAccount => (None, &[Role::Admin]),
+            Action::PublishMarketData | Action::MoveClock => {
+                (Some(&[OrgKind::PlatformOperator]), &[Role::Admin])
+            }
             Action::DraftPlan => (
                 Some(&[OrgKind::CoreEnterprise]),
                 &[Role::Admin, Role::Maker],
@@ -256,6 +333,22 @@ impl Action {
             Action::UploadInvoices => (
                 Some(&[OrgKind::CoreEnterprise]),
                 &[Role::Admin, Role::Maker],
+            ),
+            Action::ProposeCertificate => (
+                Some(&[OrgKind::CoreEnterprise]),
+                &[Role::Admin, Role::Maker],
+            ),
+            Action::ConfirmCertificate => (
+                Some(&[OrgKind::CoreEnterprise]),
+                &[Role::Admin, Role::Checker],
+            ),
+            Action::HoldCertificate => (
+                Some(&[OrgKind::Supplier]),
+                &[Role::Admin, Role::Maker, Role::Checker],
+            ),
+            Action::VerifyAccount => (
+                Some(&[OrgKind::PlatformOperator]),
+                &[Role::Admin, Role::Checker],
             ),
         }
     }
@@ -289,6 +382,46 @@ mod tests {
                         prop_assert_eq!(status, OrgStatus::KycPending);
                     }
                     status = next;
+                }
+            }
+        }
+    }
+
+    fn account_event() -> impl Strategy<Value = AccountEvent> {
+        prop::sample::select(AccountEvent::ALL.to_vec())
+    }
+
+    proptest! {
+        /// Whatever is attempted, from any status: every step taken is in
+        /// the table, an account is verified only straight after a pending
+        /// review, revoked only after being verified, and rejected and
+        /// revoked accounts never move again.
+        #[test]
+        fn accounts_move_only_by_the_table(
+            start in prop::sample::select(AccountStatus::ALL.to_vec()),
+            events in prop::collection::vec(account_event(), 0..40),
+        ) {
+            let mut status = start;
+            for e in events {
+                match status.next(e) {
+                    Some(next) => {
+                        prop_assert!(ACCOUNT_TRANSITIONS.contains(&(status, e, next)));
+                        prop_assert!(status.allowed().contains(&e));
+                        match next {
+                            AccountStatus::Verified | AccountStatus::Rejected => {
+                                prop_assert_eq!(status, AccountStatus::Pending);
+                            }
+                            AccountStatus::Revoked => {
+                                prop_assert_eq!(status, AccountStatus::Verified);
+                            }
+                            AccountStatus::Pending => prop_assert!(false, "nothing returns to pending"),
+                        }
+                        status = next;
+                    }
+                    None => {
+                        prop_assert!(!status.allowed().contains(&e));
+                        prop_assert!(!ACCOUNT_TRANSITIONS.iter().any(|(f, ev, _)| *f == status && *ev == e));
+                    }
                 }
             }
         }

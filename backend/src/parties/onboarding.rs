@@ -157,6 +157,48 @@ pub struct Organisation {
     pub updated_at: String,
 }
 
+impl crate::listing::CsvRow for Organisation {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "kind",
+        "name",
+        "status",
+        "uscc",
+        "industry",
+        "size_class",
+        "size_rule_id",
+        "headcount",
+        "revenue",
+        "total_assets",
+        "figures_year",
+        "kyc_reason",
+        "onboarded_by",
+        "created_at",
+        "updated_at",
+    ];
+}
+
+impl crate::listing::CsvRow for Relationship {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "core_org_id",
+        "core_org_name",
+        "counterparty_org_id",
+        "counterparty_name",
+        "counterparty_kind",
+        "counterparty_status",
+        "direction",
+        "tier",
+        "status",
+        "created_at",
+    ];
+}
+
+impl crate::listing::CsvRow for User {
+    const COLUMNS: &'static [&'static str] =
+        &["id", "name", "role", "enrolled", "disabled", "created_at"];
+}
+
 /// A relationship as both of its sides see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Relationship {

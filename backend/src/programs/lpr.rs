@@ -56,6 +56,11 @@ pub struct Fixing {
     pub ledger_seq: Option<i64>,
 }
 
+impl crate::listing::CsvRow for Fixing {
+    const COLUMNS: &'static [&'static str] =
+        &["id", "tenor", "fixing_date", "rate", "source", "ledger_seq"];
+}
+
 type Row = (DbId, String, NaiveDate, DbDecimal, String, Option<i64>);
 
 macro_rules! columns {

@@ -594,6 +594,20 @@ pub struct PlanVersion {
     pub approved_at: Option<String>,
 }
 
+impl crate::listing::CsvRow for PlanVersion {
+    const COLUMNS: &'static [&'static str] = &[
+        "program_id",
+        "version",
+        "status",
+        "effective_from",
+        "digest",
+        "plan",
+        "approvals",
+        "created_at",
+        "approved_at",
+    ];
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Approval {
     #[schema(value_type = String, format = Uuid)]

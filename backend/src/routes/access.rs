@@ -126,7 +126,13 @@ pub struct Enrolled {
 #[post("/enrolments")]
 pub async fn enrol(s: Signed, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let env: SignedIntent = parse_json(&body)?;
-    let checked = Checked::parse(&env, &s.settings, scf_ledger::state::types::KEY_ADD)?;
+    let clock = s.writer.clock().clone();
+    let checked = Checked::parse(
+        &env,
+        &s.settings,
+        clock.now(),
+        scf_ledger::state::types::KEY_ADD,
+    )?;
     let claim: EnrolBody = loose_body(&checked.intent)?;
     let key = PublicKey::from_hex(&claim.public_key).map_err(|e| {
         ApiError::new(
@@ -144,7 +150,12 @@ pub async fn enrol(s: Signed, body: web::Bytes) -> Result<HttpResponse, ApiError
         // it happens to break first; the writer checks again.
         Signer::Enrolling(key),
         move |env| {
-            let checked = Checked::parse(&env, &settings, scf_ledger::state::types::KEY_ADD)?;
+            let checked = Checked::parse(
+                &env,
+                &settings,
+                clock.now(),
+                scf_ledger::state::types::KEY_ADD,
+            )?;
             let (user, org) = (DbId::from(actor.user), DbId::from(actor.org));
             let key_id = key.key_id().to_hex();
             let effect = Box::new(move |c: &mut DbConn, view: &EntryView<'_>| {
@@ -213,7 +224,8 @@ pub async fn issue_token(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let env: SignedIntent = parse_json(&body)?;
-    let checked = Checked::parse(&env, &s.settings, "auth.token")?;
+    let clock = s.writer.clock().clone();
+    let checked = Checked::parse(&env, &s.settings, clock.now(), "auth.token")?;
     let claim: TokenBody = checked.body()?;
     let days = claim.days.unwrap_or(DEFAULT_LOGIN_DAYS);
     if !(1..=MAX_TOKEN_DAYS).contains(&days) {
@@ -232,7 +244,7 @@ pub async fn issue_token(
     let for_effect = secret.derive(&checked.intent.org, &checked.intent.id);
     let (stored, replayed) = s
         .submit(actor, &body, Signer::OwnKeyOf(actor.user), move |env| {
-            let checked = Checked::parse(&env, &settings, "auth.token")?;
+            let checked = Checked::parse(&env, &settings, clock.now(), "auth.token")?;
             let (user, org) = (DbId::from(actor.user), DbId::from(actor.org));
             let token_id = DbId::new_v7();
             let effect = Box::new(move |c: &mut DbConn, view: &EntryView<'_>| {
@@ -337,6 +349,7 @@ pub async fn revoke_token(m: Mutation, body: web::Bytes) -> Result<HttpResponse,
 ///
 /// Any user of the organisation; ordered by id. `enrolled` is false until
 /// the user proved possession of the key named at creation.
+/// `Accept: text/csv` exports the page as CSV.
 #[utoipa::path(tag = "parties", operation_id = "list_users", security(("bearer" = [])),
     params(PageQuery),
     responses(
@@ -345,6 +358,7 @@ pub async fn revoke_token(m: Mutation, body: web::Bytes) -> Result<HttpResponse,
     ))]
 #[get("/users")]
 pub async fn list_users(
+    http: actix_web::HttpRequest,
     who: crate::parties::auth::Principal,
     db: web::Data<crate::db::Db>,
     page: web::Query<PageQuery>,
@@ -357,5 +371,5 @@ pub async fn list_users(
         })
         .await
         .map_err(|e| ApiError::new(ErrorCode::Unavailable, e.to_string()))?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(&req, rows, |u| u.id)?))
+    crate::listing::page(&http, Page::from_rows(&req, rows, |u| u.id)?)
 }

@@ -171,9 +171,10 @@ pub fn check_envelope(
 #[post("/intents/check")]
 pub async fn check_intent(
     settings: web::Data<Settings>,
+    writer: web::Data<crate::ledger::Writer>,
     body: web::Json<SignedIntent>,
 ) -> Result<HttpResponse, ApiError> {
-    let (intent, sigs) = check_envelope(&body, Timestamp::now(), settings.clock_skew_secs)?;
+    let (intent, sigs) = check_envelope(&body, writer.clock().now(), settings.clock_skew_secs)?;
     Ok(HttpResponse::Ok().json(IntentSummary {
         id: intent.id,
         kind: intent.kind,

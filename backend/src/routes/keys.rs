@@ -45,8 +45,9 @@ pub struct KeyRegistered {
 #[post("/keys")]
 pub async fn register_key(m: Mutation, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let (who, settings) = (m.who.clone(), m.signed.settings.clone());
+    let now = m.signed.writer.clock().now();
     m.run(&body, StatusCode::CREATED, |env| {
-        let (submission, key_id) = registration(&who, &settings, env)?;
+        let (submission, key_id) = registration(&who, &settings, now, env)?;
         let render: Render = Box::new(move |o| {
             serde_json::to_value(KeyRegistered {
                 key_id,
@@ -64,9 +65,10 @@ pub async fn register_key(m: Mutation, body: web::Bytes) -> Result<HttpResponse,
 fn registration(
     who: &Principal,
     settings: &Settings,
+    now: Timestamp,
     env: SignedIntent,
 ) -> Result<(Submission, String), ApiError> {
-    let (intent, sigs) = check_envelope(&env, Timestamp::now(), settings.clock_skew_secs)?;
+    let (intent, sigs) = check_envelope(&env, now, settings.clock_skew_secs)?;
     if intent.kind != types::KEY_ADD {
         return Err(ApiError::new(
             ErrorCode::Unprocessable,
@@ -139,7 +141,8 @@ pub async fn revoke_key(m: Mutation, body: web::Bytes) -> Result<HttpResponse, A
     );
     // Who owns the key decides who may revoke it; read before queueing.
     let env: SignedIntent = parse_json(&body)?;
-    let (intent, sigs) = check_envelope(&env, Timestamp::now(), settings.clock_skew_secs)?;
+    let now = m.signed.writer.clock().now();
+    let (intent, sigs) = check_envelope(&env, now, settings.clock_skew_secs)?;
     if intent.kind != types::KEY_REVOKE || intent.org != who.org_id.to_string() {
         return Err(ApiError::new(
             ErrorCode::Unprocessable,

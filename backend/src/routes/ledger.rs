@@ -252,6 +252,19 @@ pub struct LedgerEntry {
     pub line: String,
 }
 
+impl crate::listing::CsvRow for LedgerEntry {
+    const COLUMNS: &'static [&'static str] = &[
+        "seq",
+        "time",
+        "org",
+        "intent_id",
+        "type",
+        "leaf",
+        "chain",
+        "line",
+    ];
+}
+
 impl TryFrom<ListedEntry> for LedgerEntry {
     type Error = ApiError;
 
@@ -284,7 +297,8 @@ pub struct EntriesQuery {
 /// Who sees what: administrators and auditors of the platform operator's
 /// organisation see every entry; every other caller sees only the entries of
 /// their own organisation (`org`), and can then fetch the inclusion proof of
-/// each. Paginated with `limit` and `cursor` (docs/API-DESIGN.md).
+/// each. Paginated with `limit` and `cursor` (docs/API-DESIGN.md);
+/// `Accept: text/csv` exports the page as CSV.
 #[utoipa::path(tag = "ledger", operation_id = "list_ledger_entries", security(("bearer" = [])),
     params(EntriesQuery, PageQuery),
     responses(
@@ -297,6 +311,7 @@ pub async fn list_entries(
     db: web::Data<Db>,
     q: web::Query<EntriesQuery>,
     page: web::Query<PageQuery>,
+    http: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let from = q.from.unwrap_or(0);
     let req = page.request::<i64>(&format!("ledger.entries?from={from}"))?;
@@ -312,7 +327,7 @@ pub async fn list_entries(
         .await
         .map_err(storage_error)?;
     let page = Page::from_rows(&req, rows, |r| r.seq)?.try_map(LedgerEntry::try_from)?;
-    Ok(HttpResponse::Ok().json(page))
+    crate::listing::page(&http, page)
 }
 
 fn storage_error(e: DbError) -> ApiError {

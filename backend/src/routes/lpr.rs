@@ -31,7 +31,7 @@ pub struct TenorFilter {
 ///
 /// Public reference data: every fixing the platform prices against, with
 /// its source and, for fixings published through the API, the ledger entry
-/// that recorded it.
+/// that recorded it. `Accept: text/csv` exports the page as CSV.
 #[utoipa::path(tag = "market data", operation_id = "list_lpr_fixings",
     params(TenorFilter, PageQuery),
     responses(
@@ -40,6 +40,7 @@ pub struct TenorFilter {
     ))]
 #[get("/lpr")]
 pub async fn list_lpr_fixings(
+    http: actix_web::HttpRequest,
     db: web::Data<Db>,
     filter: web::Query<TenorFilter>,
     page: web::Query<PageQuery>,
@@ -53,7 +54,7 @@ pub async fn list_lpr_fixings(
         .await
         .map_err(unavailable)?;
     let page = Page::from_rows(&req, rows, |f| (f.fixing_date, f.tenor.as_str().to_owned()))?;
-    Ok(HttpResponse::Ok().json(page))
+    crate::listing::page(&http, page)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -62,7 +63,7 @@ pub struct InForceQuery {
     /// `1Y` or `5Y`.
     #[param(value_type = Tenor)]
     pub tenor: Tenor,
-    /// `YYYY-MM-DD`; today (UTC) when absent.
+    /// `YYYY-MM-DD`; the platform's today (UTC) when absent.
     #[param(value_type = Option<String>, format = Date)]
     pub on: Option<NaiveDate>,
 }
@@ -78,12 +79,10 @@ pub struct InForceQuery {
 #[get("/lpr/in-force")]
 pub async fn lpr_in_force(
     db: web::Data<Db>,
+    writer: web::Data<crate::ledger::Writer>,
     q: web::Query<InForceQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (tenor, on) = (
-        q.tenor,
-        q.on.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-    );
+    let (tenor, on) = (q.tenor, q.on.unwrap_or_else(|| writer.clock().today()));
     let found = db
         .run(move |c| lpr::in_force(c, tenor, on).map_err(DbError::from))
         .await

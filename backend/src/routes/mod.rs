@@ -3,6 +3,8 @@
 //! routes actually served and cannot drift from them.
 
 pub mod access;
+pub mod accounts;
+pub mod certificates;
 pub mod health;
 pub mod intents;
 pub mod keys;
@@ -13,6 +15,7 @@ pub mod mutation;
 pub mod organisations;
 pub mod programs;
 pub mod relationships;
+pub mod test_clock;
 pub mod time;
 pub mod trade;
 
@@ -36,9 +39,11 @@ pub const V1: &str = "/v1";
         (name = "parties", description = "Users, enrolment, tokens and keys"),
         (name = "organisations", description = "Onboarding, registration, KYC and size classes"),
         (name = "relationships", description = "Core enterprises and their suppliers and distributors"),
+        (name = "accounts", description = "Settlement bank accounts: added by the holder, verified by the operator"),
         (name = "market data", description = "Dated reference data: LPR fixings"),
         (name = "programs", description = "一企一策 programs and their versioned, jointly approved plans"),
         (name = "trade", description = "Trade data behind receivables: purchase orders, deliveries, acceptance, invoices and bulk uploads"),
+        (name = "certificates", description = "Payables certificates: confirmation (确权), acceptance, split and transfer"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
@@ -108,6 +113,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(trade::list_invoices)
                 .service(trade::get_invoice)
                 .service(trade::decide_invoice)
+                .service(certificates::propose_certificate)
+                .service(certificates::confirm_certificate)
+                .service(certificates::accept_certificate)
+                .service(certificates::split_certificate)
+                .service(certificates::transfer_certificate)
+                // The fixed lists before `{id}`, which would take their names.
+                .service(certificates::list_held_certificates)
+                .service(certificates::list_issued_certificates)
+                .service(certificates::list_assignment_notices)
+                .service(certificates::get_certificate)
+                .service(accounts::add_account)
+                .service(accounts::verify_account)
+                .service(accounts::revoke_account)
+                .service(accounts::get_account)
+                .service(accounts::list_accounts)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof)
@@ -126,7 +146,59 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     common_responses::add(&mut doc);
+    csv_responses::add(&mut doc);
     doc
+}
+
+/// `text/csv` beside JSON for the lists that export CSV
+/// ([`crate::listing::CSV_OPERATIONS`]), with the paging headers.
+mod csv_responses {
+    use crate::listing::{CSV_OPERATIONS, NEXT_CURSOR_HEADER};
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{Object, Type};
+    use utoipa::openapi::{Content, OpenApi, RefOr};
+
+    pub fn add(doc: &mut OpenApi) {
+        let string = || Some(Object::with_type(Type::String));
+        for item in doc.paths.paths.values_mut() {
+            let Some(op) = item.get.as_mut() else {
+                continue;
+            };
+            if !op
+                .operation_id
+                .as_deref()
+                .is_some_and(|id| CSV_OPERATIONS.contains(&id))
+            {
+                continue;
+            }
+            let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") else {
+                continue;
+            };
+            ok.content
+                .insert("text/csv".to_owned(), RefOr::T(Content::new(string())));
+            for (name, description) in [
+                (
+                    NEXT_CURSOR_HEADER,
+                    "CSV only: the next page's cursor (the JSON `next_cursor`); absent on the last page",
+                ),
+                (
+                    "Link",
+                    "CSV only: `<URL>; rel=\"next\"`, this list with the next page's cursor; absent on the last page",
+                ),
+                ("Vary", "`Accept`: the same URL answers JSON or CSV"),
+            ] {
+                ok.headers.insert(
+                    name.to_owned(),
+                    RefOr::T(
+                        HeaderBuilder::new()
+                            .schema(string())
+                            .description(Some(description))
+                            .build(),
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// The methods each documented path answers, for the `Allow` header of a
@@ -311,5 +383,32 @@ mod common_responses {
                 .entry(status.to_owned())
                 .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    /// A name in `CSV_OPERATIONS` that matches no list would leave the
+    /// document silent about that list's CSV.
+    #[test]
+    fn every_csv_list_documents_text_csv() {
+        let doc = serde_json::to_value(super::openapi()).unwrap();
+        let mut documented = Vec::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                if op["responses"]["200"]["content"].get("text/csv").is_some() {
+                    documented.push(op["operationId"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+        documented.sort();
+        let mut wanted: Vec<String> = crate::listing::CSV_OPERATIONS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        wanted.sort();
+        assert_eq!(documented, wanted);
     }
 }

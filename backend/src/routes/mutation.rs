@@ -62,7 +62,11 @@ pub fn writer_error(e: CommandError) -> ApiError {
         CommandError::Ledger(v)
             if matches!(
                 v.code,
-                "duplicate_intent" | "key_exists" | "asset_already_encumbered"
+                "duplicate_intent"
+                    | "key_exists"
+                    | "certificate_exists"
+                    | "certificate_spent"
+                    | "asset_already_encumbered"
             ) =>
         {
             ApiError::new(ErrorCode::Conflict, format!("{}: {}", v.code, v.message))
@@ -105,8 +109,14 @@ pub struct Checked {
 }
 
 impl Checked {
-    pub fn parse(env: &SignedIntent, settings: &Settings, kind: &str) -> Result<Checked, ApiError> {
-        let (intent, sigs) = check_envelope(env, Timestamp::now(), settings.clock_skew_secs)?;
+    /// `now` is the platform clock's (see [`crate::clock`]).
+    pub fn parse(
+        env: &SignedIntent,
+        settings: &Settings,
+        now: Timestamp,
+        kind: &str,
+    ) -> Result<Checked, ApiError> {
+        let (intent, sigs) = check_envelope(env, now, settings.clock_skew_secs)?;
         if intent.kind != kind {
             return Err(ApiError::new(
                 ErrorCode::Unprocessable,
@@ -388,9 +398,10 @@ impl Mutation {
             org,
         };
         let signer = Signer::OwnKeyOf(actor.user);
+        let clock = self.signed.writer.clock().clone();
         self.signed
             .run(actor, body, status, signer, move |env| {
-                let checked = Checked::parse(&env, &settings, kind)?.for_org(org)?;
+                let checked = Checked::parse(&env, &settings, clock.now(), kind)?.for_org(org)?;
                 let typed: T = checked.body()?;
                 let change: Effect = Box::new(move |c, view| {
                     ensure_signed_by(c, view.intent, actor.user.into())?;

@@ -307,6 +307,7 @@ pub struct OrgFilter {
 ///
 /// The platform operator sees every organisation; any other firm sees
 /// itself and the other side of each of its relationships. Ordered by id.
+/// `Accept: text/csv` exports the page as CSV.
 #[utoipa::path(tag = "organisations", operation_id = "list_organisations", security(("bearer" = [])),
     params(OrgFilter, PageQuery),
     responses(
@@ -315,6 +316,7 @@ pub struct OrgFilter {
     ))]
 #[get("/organisations")]
 pub async fn list_organisations(
+    req: actix_web::HttpRequest,
     who: Principal,
     db: web::Data<crate::db::Db>,
     filter: web::Query<OrgFilter>,
@@ -322,12 +324,12 @@ pub async fn list_organisations(
 ) -> Result<HttpResponse, ApiError> {
     let status = filter.status;
     let scope = format!("organisations?status={}", status.map_or("", |s| s.as_str()));
-    let req = page.request::<uuid::Uuid>(&scope)?;
+    let paging = page.request::<uuid::Uuid>(&scope)?;
     let (org, op, after, fetch) = (
         DbId::from(who.org_id),
         is_operator(&who),
-        req.after,
-        req.fetch_limit(),
+        paging.after,
+        paging.fetch_limit(),
     );
     let rows = db
         .run(move |c| {
@@ -336,6 +338,6 @@ pub async fn list_organisations(
         })
         .await
         .map_err(unavailable)?;
-    let page = Page::from_rows(&req, rows, |o| o.id)?;
-    Ok(HttpResponse::Ok().json(page))
+    let page = Page::from_rows(&paging, rows, |o| o.id)?;
+    crate::listing::page(&req, page)
 }

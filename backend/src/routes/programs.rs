@@ -167,7 +167,8 @@ pub struct PlanVersions {
 /// Every version of a program's plan, oldest first.
 ///
 /// The core enterprise, a funder named by any version, or the operator.
-/// Old versions stay readable.
+/// Old versions stay readable. `Accept: text/csv` exports them as CSV
+/// (the plan and the approvals as JSON text).
 #[utoipa::path(tag = "programs", operation_id = "list_plans", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid)),
     responses(
@@ -177,6 +178,7 @@ pub struct PlanVersions {
     ))]
 #[get("/programs/{id}/plans")]
 pub async fn list_plans(
+    req: actix_web::HttpRequest,
     who: Principal,
     db: web::Data<Db>,
     path: web::Path<Uuid>,
@@ -187,13 +189,13 @@ pub async fn list_plans(
         .run(move |c| plan::versions(c, id).map_err(DbError::from))
         .await
         .map_err(unavailable)?;
-    Ok(HttpResponse::Ok().json(PlanVersions { items }))
+    crate::listing::items(&req, items, |items| PlanVersions { items })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OnQuery {
-    /// `YYYY-MM-DD`; today (UTC) when absent.
+    /// `YYYY-MM-DD`; the platform's today (UTC) when absent.
     #[param(value_type = Option<String>, format = Date)]
     pub on: Option<NaiveDate>,
 }
@@ -210,12 +212,13 @@ pub struct OnQuery {
 pub async fn plan_in_force(
     who: Principal,
     db: web::Data<Db>,
+    writer: web::Data<crate::ledger::Writer>,
     path: web::Path<Uuid>,
     q: web::Query<OnQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     visible(&db, &who, id).await?;
-    let on = q.on.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let on = q.on.unwrap_or_else(|| writer.clock().today());
     let found = db
         .run(move |c| plan::in_force(c, id, on).map_err(DbError::from))
         .await

@@ -63,6 +63,7 @@ pub async fn invite_counterparty(m: Mutation, body: web::Bytes) -> Result<HttpRe
 ///
 /// A core enterprise sees those it invited, a supplier or distributor those
 /// that invited it, the platform operator every one. Ordered by id.
+/// `Accept: text/csv` exports the page as CSV.
 #[utoipa::path(tag = "relationships", operation_id = "list_relationships", security(("bearer" = [])),
     params(PageQuery),
     responses(
@@ -71,6 +72,7 @@ pub async fn invite_counterparty(m: Mutation, body: web::Bytes) -> Result<HttpRe
     ))]
 #[get("/relationships")]
 pub async fn list_relationships(
+    http: actix_web::HttpRequest,
     who: Principal,
     db: web::Data<Db>,
     page: web::Query<PageQuery>,
@@ -89,5 +91,5 @@ pub async fn list_relationships(
         })
         .await
         .map_err(|e| ApiError::new(crate::error::ErrorCode::Unavailable, e.to_string()))?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(&req, rows, |r| r.id)?))
+    crate::listing::page(&http, Page::from_rows(&req, rows, |r| r.id)?)
 }

@@ -1,8 +1,8 @@
 //! The server clock, so clients can set `client_time` in intents against
 //! the clock that will judge it (the allowed skew is `SCF_CLOCK_SKEW_SECS`).
 
-use actix_web::{HttpResponse, get};
-use scf_ledger::time::Timestamp;
+use crate::ledger::Writer;
+use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -18,8 +18,8 @@ pub struct ServerTime {
     (status = 200, description = "The server clock", body = ServerTime),
 ))]
 #[get("/time")]
-pub async fn get_time() -> HttpResponse {
+pub async fn get_time(writer: web::Data<Writer>) -> HttpResponse {
     HttpResponse::Ok().json(ServerTime {
-        now: Timestamp::now().to_string(),
+        now: writer.clock().now().to_string(),
     })
 }

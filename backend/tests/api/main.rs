@@ -6,7 +6,11 @@
     clippy::indexing_slicing
 )]
 
+mod accounts;
+mod certificates;
 mod cli;
+mod clock;
+mod csv;
 mod db;
 mod ledger;
 mod limits;

@@ -21,6 +21,9 @@ struct Foreign {
     po: String,
     delivery: String,
     invoice: String,
+    /// An issued certificate of B's program, held by B's supplier.
+    certificate: String,
+    account: String,
     /// Strings that must never appear in an answer to A.
     markers: Vec<String>,
 }
@@ -49,7 +52,38 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         .program(&core, crate::support::plan_doc(&bank.org))
         .await;
     let plan_digest = draft["digest"].as_str().unwrap().to_owned();
+    // An approved plan and supplier, and a certificate issued under them.
     app.approve(op, &supplier.org).await;
+    for approver in [
+        app.staff(&core, "checker").await,
+        app.staff(&bank, "checker").await,
+    ] {
+        let body = json!({"program_id": program, "version": 1, "digest": plan_digest});
+        let path = format!("/v1/programs/{program}/plans/1/approval");
+        let (s, answer) = app
+            .act(&approver, &path, "program.plan_approve", body)
+            .await;
+        assert_eq!(s, 200, "{answer}");
+    }
+    let certificate = uuid::Uuid::now_v7().to_string();
+    let cert = json!({"certificate_id": certificate, "face_value": "1000.00",
+        "maturity_date": crate::certificates::day(30)});
+    let mut proposal = cert.clone();
+    proposal["program_id"] = json!(program);
+    proposal["holder_org_id"] = json!(supplier.org);
+    let (s, answer) = app
+        .act(&core, "/v1/certificates", "certificate.propose", proposal)
+        .await;
+    assert_eq!(s, 201, "{answer}");
+    let checker = app.staff(&core, "checker").await;
+    let path = format!("/v1/certificates/{certificate}/confirmation");
+    let (s, answer) = app.act(&checker, &path, "certificate.confirm", cert).await;
+    assert_eq!(s, 200, "{answer}");
+    let account = uuid::Uuid::new_v4().to_string();
+    let body = json!({"account_id": account, "bank_name": "Bravo Bank", "branch": "Main",
+        "account_number": "77770000123456", "account_name": "Registered name", "currency": "CNY"});
+    let (s, added) = app.act(&core, "/v1/accounts", "account.add", body).await;
+    assert_eq!(s, 201, "{added}");
     let supplier_uscc = reg["organisation"]["uscc"].as_str().unwrap().to_owned();
     let (po, delivery, invoice) = (new_id(), new_id(), new_id());
     let body = json!({"po_id": po, "program_id": program, "seller_org_id": supplier.org,
@@ -78,6 +112,9 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         invoice.clone(),
         "SECRET".into(),
         b2["asset_key"].as_str().unwrap().to_owned(),
+        certificate.clone(),
+        account.clone(),
+        "77770000123456".into(),
         program.clone(),
         plan_digest.clone(),
         bank.org.clone(),
@@ -105,6 +142,8 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         po,
         delivery,
         invoice,
+        certificate,
+        account,
         core,
         markers,
     }
@@ -152,6 +191,19 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
             crate::trade::upload(a, crate::trade::batch_body(&b.program, &rows), rows)
         }
         "decide_invoice" => a.sign("invoice.decide", json!({"invoice_id": b.invoice, "decision": "confirm"})),
+        "propose_certificate" => a.sign("certificate.propose", json!({"certificate_id": new(), "program_id": b.program,
+            "holder_org_id": b.supplier_org, "face_value": "1000.00", "maturity_date": crate::certificates::day(30)})),
+        "confirm_certificate" => a.sign("certificate.confirm", json!({"certificate_id": b.certificate, "face_value": "1000.00",
+            "maturity_date": crate::certificates::day(30)})),
+        "accept_certificate" => a.sign("certificate.accept", json!({"certificate_id": b.certificate, "decision": "accept"})),
+        "split_certificate" => a.sign("certificate.split", crate::certificates::split_body(&b.certificate, "1000.00",
+            &[(&new(), "500.00"), (&new(), "500.00")])),
+        "transfer_certificate" => a.sign("certificate.transfer", json!({"certificate_id": b.certificate, "to_org_id": a.org,
+            "notice_to": b.core.org})),
+        "add_account" => signed_for("account.add", &b.core.org, json!({"account_id": new(), "bank_name": "b",
+            "branch": "b", "account_number": "12345678", "account_name": "Registered name", "currency": "CNY"})),
+        "verify_account" => a.sign("account.verify", json!({"account_id": b.account, "outcome": "verified"})),
+        "revoke_account" => a.sign("account.revoke", json!({"account_id": b.account, "reason": "x"})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),
         other => panic!("the matrix has no attack for operation {other}; add one to matrix.rs"),
@@ -245,6 +297,8 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
             (t, "id") if t.starts_with("/v1/invoices/") => b.invoice.as_str(),
             (t, "id") if t.starts_with("/v1/purchase-orders/") => b.po.as_str(),
             (t, "id") if t.starts_with("/v1/deliveries/") => b.delivery.as_str(),
+            (t, "id") if t.starts_with("/v1/certificates/") => b.certificate.as_str(),
+            (t, "id") if t.starts_with("/v1/accounts/") => b.account.as_str(),
             _ => panic!(
                 "no foreign value for path parameter {name} of {template}; add one to matrix.rs"
             ),

@@ -10,8 +10,10 @@ use diesel::prelude::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scf_backend::db::schema::{
-    api_tokens, deliveries, invoice_batches, invoices, ledger_entries, lpr_fixings, organisations,
-    plan_approvals, program_plans, programs, purchase_orders, relationships, signing_keys, users,
+    api_tokens, assignment_notices, certificate_holdings, certificates, deliveries,
+    invoice_batches, invoices, ledger_entries, lpr_fixings, organisations, plan_approvals,
+    program_plans, programs, purchase_orders, relationships, settlement_accounts, signing_keys,
+    users,
 };
 use scf_ledger::sig::SecretKey;
 use serde_json::{Map, Value, json};
@@ -36,6 +38,15 @@ struct World {
     po: String,
     delivery: String,
     invoice: String,
+    /// The core firm's checker, an approved supplier holding `held` (an
+    /// active certificate), and a certificate proposed to it.
+    checker: Party,
+    holder: Party,
+    proposed: String,
+    held: String,
+    /// The core firm's accounts: one pending, one verified.
+    pending_account: String,
+    verified_account: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -60,9 +71,17 @@ enum Endpoint {
     RecordInvoice,
     UploadInvoices,
     DecideInvoice,
+    ProposeCertificate,
+    ConfirmCertificate,
+    AcceptCertificate,
+    SplitCertificate,
+    TransferCertificate,
+    AddAccount,
+    VerifyAccount,
+    RevokeAccount,
 }
 
-const ENDPOINTS: [Endpoint; 20] = [
+const ENDPOINTS: [Endpoint; 28] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -83,9 +102,17 @@ const ENDPOINTS: [Endpoint; 20] = [
     Endpoint::RecordInvoice,
     Endpoint::UploadInvoices,
     Endpoint::DecideInvoice,
+    Endpoint::ProposeCertificate,
+    Endpoint::ConfirmCertificate,
+    Endpoint::AcceptCertificate,
+    Endpoint::SplitCertificate,
+    Endpoint::TransferCertificate,
+    Endpoint::AddAccount,
+    Endpoint::VerifyAccount,
+    Endpoint::RevokeAccount,
 ];
 
-const TYPES: [&str; 20] = [
+const TYPES: [&str; 28] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -106,10 +133,27 @@ const TYPES: [&str; 20] = [
     "invoice.record",
     "invoice.batch",
     "invoice.decide",
+    "certificate.propose",
+    "certificate.confirm",
+    "certificate.accept",
+    "certificate.split",
+    "certificate.transfer",
+    "account.add",
+    "account.verify",
+    "account.revoke",
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 50] = [
+const MEMBERS: [&str; 66] = [
+    "certificate_id",
+    "holder_org_id",
+    "face_value",
+    "maturity_date",
+    "invoice_ids",
+    "parent_amount",
+    "children",
+    "to_org_id",
+    "notice_to",
     "tenor",
     "fixing_date",
     "rate",
@@ -160,6 +204,13 @@ const MEMBERS: [&str; 50] = [
     "total",
     "rows_root",
     "asset_keys_root",
+    "account_id",
+    "bank_name",
+    "branch",
+    "account_number",
+    "account_name",
+    "outcome",
+    "reason",
 ];
 
 /// Strings that have broken parsers of money, text and ids before.
@@ -213,6 +264,14 @@ impl Endpoint {
             Endpoint::RecordInvoice => "/v1/invoices".into(),
             Endpoint::UploadInvoices => "/v1/invoices/batches".into(),
             Endpoint::DecideInvoice => format!("/v1/invoices/{}/decision", w.invoice),
+            Endpoint::ProposeCertificate => "/v1/certificates".into(),
+            Endpoint::ConfirmCertificate => format!("/v1/certificates/{}/confirmation", w.proposed),
+            Endpoint::AcceptCertificate => format!("/v1/certificates/{}/acceptance", w.proposed),
+            Endpoint::SplitCertificate => format!("/v1/certificates/{}/split", w.held),
+            Endpoint::TransferCertificate => format!("/v1/certificates/{}/transfer", w.held),
+            Endpoint::AddAccount => "/v1/accounts".into(),
+            Endpoint::VerifyAccount => format!("/v1/accounts/{}/verification", w.pending_account),
+            Endpoint::RevokeAccount => format!("/v1/accounts/{}/revocation", w.verified_account),
         }
     }
 
@@ -239,6 +298,14 @@ impl Endpoint {
             Endpoint::RecordInvoice => "record_invoice",
             Endpoint::UploadInvoices => "upload_invoices",
             Endpoint::DecideInvoice => "decide_invoice",
+            Endpoint::ProposeCertificate => "propose_certificate",
+            Endpoint::ConfirmCertificate => "confirm_certificate",
+            Endpoint::AcceptCertificate => "accept_certificate",
+            Endpoint::SplitCertificate => "split_certificate",
+            Endpoint::TransferCertificate => "transfer_certificate",
+            Endpoint::AddAccount => "add_account",
+            Endpoint::VerifyAccount => "verify_account",
+            Endpoint::RevokeAccount => "revoke_account",
         }
     }
 
@@ -263,16 +330,30 @@ impl Endpoint {
             Endpoint::RecordInvoice => "invoice.record",
             Endpoint::UploadInvoices => "invoice.batch",
             Endpoint::DecideInvoice => "invoice.decide",
+            Endpoint::ProposeCertificate => "certificate.propose",
+            Endpoint::ConfirmCertificate => "certificate.confirm",
+            Endpoint::AcceptCertificate => "certificate.accept",
+            Endpoint::SplitCertificate => "certificate.split",
+            Endpoint::TransferCertificate => "certificate.transfer",
+            Endpoint::AddAccount => "account.add",
+            Endpoint::VerifyAccount => "account.verify",
+            Endpoint::RevokeAccount => "account.revoke",
         }
     }
 
     /// The signer, the organisation it acts for, and the token sent along.
     fn actor(self, w: &World) -> (&SecretKey, &str, Option<&str>) {
         match self {
-            Endpoint::Onboard | Endpoint::Kyc | Endpoint::PublishLpr => {
+            Endpoint::Onboard | Endpoint::Kyc | Endpoint::PublishLpr | Endpoint::VerifyAccount => {
                 (&w.op.key, &w.op.org, Some(&w.op.token))
             }
             Endpoint::ApprovePlan => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
+            Endpoint::ConfirmCertificate => (&w.checker.key, &w.core.org, Some(&w.checker.token)),
+            Endpoint::AcceptCertificate
+            | Endpoint::SplitCertificate
+            | Endpoint::TransferCertificate => {
+                (&w.holder.key, &w.holder.org, Some(&w.holder.token))
+            }
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
             Endpoint::RecordDelivery | Endpoint::RecordInvoice => {
                 (&w.trader.key, &w.trader.org, Some(&w.trader.token))
@@ -344,6 +425,29 @@ impl Endpoint {
             }
             Endpoint::DecideInvoice => json!({"invoice_id": w.invoice, "decision": "dispute",
                 "reason": "short delivery"}),
+            Endpoint::ProposeCertificate => {
+                json!({"certificate_id": id(1), "program_id": w.program,
+                "holder_org_id": w.holder.org, "face_value": "1000.00",
+                "maturity_date": crate::certificates::day(30)})
+            }
+            Endpoint::ConfirmCertificate => json!({"certificate_id": w.proposed,
+                "face_value": "1000.00", "maturity_date": crate::certificates::day(30)}),
+            Endpoint::AcceptCertificate => json!({"certificate_id": w.proposed,
+                "decision": "reject", "reason": "fuzz"}),
+            Endpoint::SplitCertificate => crate::certificates::split_body(
+                &w.held,
+                "1000.00",
+                &[(&id(1), "400.00"), (&id(2), "600.00")],
+            ),
+            Endpoint::TransferCertificate => json!({"certificate_id": w.held,
+                "to_org_id": w.supplier.org, "notice_to": w.core.org}),
+            Endpoint::AddAccount => json!({"account_id": id(1), "bank_name": "Fuzz Bank",
+                "branch": "Fuzz Branch", "account_number": format!("{:016}", seed % 10_000_000_000_000_000),
+                "account_name": "Registered name", "currency": "CNY"}),
+            Endpoint::VerifyAccount => json!({"account_id": w.pending_account,
+                "outcome": "rejected", "reason": "test transfer bounced"}),
+            Endpoint::RevokeAccount => json!({"account_id": w.verified_account,
+                "reason": "account closed"}),
         }
     }
 }
@@ -424,7 +528,7 @@ fn case(ids: Vec<String>) -> impl Strategy<Value = Case> {
 
 /// Rows a refusal must not add: ledger entries and the tables that
 /// mutations write (the idempotency store keeps refusals on purpose).
-fn footprint(app: &TestApp) -> [i64; 14] {
+fn footprint(app: &TestApp) -> [i64; 18] {
     let mut c = app.opened.db.get().unwrap();
     [
         lpr_fixings::table.count().get_result(&mut c).unwrap(),
@@ -441,6 +545,19 @@ fn footprint(app: &TestApp) -> [i64; 14] {
         deliveries::table.count().get_result(&mut c).unwrap(),
         invoices::table.count().get_result(&mut c).unwrap(),
         invoice_batches::table.count().get_result(&mut c).unwrap(),
+        certificates::table.count().get_result(&mut c).unwrap(),
+        certificate_holdings::table
+            .count()
+            .get_result(&mut c)
+            .unwrap(),
+        assignment_notices::table
+            .count()
+            .get_result(&mut c)
+            .unwrap(),
+        settlement_accounts::table
+            .count()
+            .get_result(&mut c)
+            .unwrap(),
     ]
 }
 
@@ -577,6 +694,52 @@ fn signed_random_bodies_never_fail_the_server() {
             .post_signed("/v1/invoices", Some(&trader.token), &env)
             .await;
         assert_eq!(s, 201, "{b}");
+        // Certificates need an approved plan and an approved supplier.
+        let checker = app.staff(&core, "checker").await;
+        for who in [&checker, &funder] {
+            let (s, b) = app
+                .act(
+                    who,
+                    &format!("/v1/programs/{program}/plans/1/approval"),
+                    "program.plan_approve",
+                    json!({"program_id": program, "version": 1, "digest": digest}),
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
+        }
+        let (holder, _) = app.invite(&core, "upstream", 1, "Fuzz Holder").await;
+        app.register(&holder).await;
+        app.approve(&op, &holder.org).await;
+        let cw = crate::certificates::World {
+            op: op.clone(),
+            core: core.clone(),
+            checker: checker.clone(),
+            funder: funder.clone(),
+            t1: holder.clone(),
+            t2: holder.clone(),
+            t3: holder.clone(),
+            program: program.clone(),
+        };
+        let maturity = crate::certificates::day(30);
+        let held = crate::certificates::active(&app, &cw, &holder, "1000.00", &maturity).await;
+        let (s, b, proposed) =
+            crate::certificates::propose(&app, &cw, &holder, "1000.00", &maturity).await;
+        assert_eq!(s, 201, "{b}");
+        let mut accounts = Vec::new();
+        for number in ["11112222333344", "55556666777788"] {
+            let id = uuid::Uuid::new_v4().to_string();
+            let body = json!({"account_id": id, "bank_name": "Fuzz Bank", "branch": "Main",
+                "account_number": number, "account_name": "Registered name", "currency": "CNY"});
+            let (s, b) = app.act(&core, "/v1/accounts", "account.add", body).await;
+            assert_eq!(s, 201, "{b}");
+            accounts.push(id);
+        }
+        let verified_account = accounts.pop().unwrap();
+        let pending_account = accounts.pop().unwrap();
+        let path = format!("/v1/accounts/{verified_account}/verification");
+        let body = json!({"account_id": verified_account, "outcome": "verified"});
+        let (s, b) = app.act(&op, &path, "account.verify", body).await;
+        assert_eq!(s, 200, "{b}");
         let world = World {
             trader,
             trader_uscc,
@@ -591,6 +754,12 @@ fn signed_random_bodies_never_fail_the_server() {
             funder,
             program,
             digest,
+            checker,
+            holder,
+            proposed,
+            held,
+            pending_account,
+            verified_account,
         };
         (app, world)
     });
@@ -632,6 +801,12 @@ fn signed_random_bodies_never_fail_the_server() {
         world.pending_key.public_key().to_hex(),
         world.pending_key.public_key().key_id().to_hex(),
         fresh_key().public_key().to_hex(),
+        world.holder.org.clone(),
+        world.proposed.clone(),
+        world.held.clone(),
+        world.program.clone(),
+        world.pending_account.clone(),
+        world.verified_account.clone(),
     ];
     let cases = std::env::var("PROPTEST_CASES")
         .ok()

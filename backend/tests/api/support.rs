@@ -191,7 +191,7 @@ pub fn signed(
     body: serde_json::Value,
     signer: &scf_ledger::sig::SecretKey,
 ) -> serde_json::Value {
-    signed_with_assets(kind, org, body, signer, vec![])
+    signed_at(kind, org, body, signer, scf_ledger::time::Timestamp::now())
 }
 
 /// As [`signed`], with the intent's `assets` (sorted by key, as SPEC §4 wants).
@@ -200,7 +200,37 @@ pub fn signed_with_assets(
     org: &str,
     body: serde_json::Value,
     signer: &scf_ledger::sig::SecretKey,
+    assets: Vec<scf_ledger::intent::AssetRef>,
+) -> serde_json::Value {
+    signed_full(
+        kind,
+        org,
+        body,
+        signer,
+        assets,
+        scf_ledger::time::Timestamp::now(),
+    )
+}
+
+/// [`signed`] with a chosen `client_time`: after a test-mode clock move the
+/// client must sign with the server's time (`TestApp::server_time`).
+pub fn signed_at(
+    kind: &str,
+    org: &str,
+    body: serde_json::Value,
+    signer: &scf_ledger::sig::SecretKey,
+    client_time: scf_ledger::time::Timestamp,
+) -> serde_json::Value {
+    signed_full(kind, org, body, signer, vec![], client_time)
+}
+
+fn signed_full(
+    kind: &str,
+    org: &str,
+    body: serde_json::Value,
+    signer: &scf_ledger::sig::SecretKey,
     mut assets: Vec<scf_ledger::intent::AssetRef>,
+    client_time: scf_ledger::time::Timestamp,
 ) -> serde_json::Value {
     use scf_ledger::intent::{Intent, signing_message};
     assets.sort_by_key(|a| a.key.0);
@@ -212,7 +242,7 @@ pub fn signed_with_assets(
         assets,
         body: body.as_object().cloned().unwrap(),
         id: uuid::Uuid::now_v7().to_string(),
-        client_time: scf_ledger::time::Timestamp::now(),
+        client_time,
     };
     let bytes = intent.to_bytes();
     let sig = signer.sign(&signing_message(&bytes));
@@ -234,6 +264,15 @@ pub struct Party {
 impl Party {
     pub fn sign(&self, kind: &str, body: serde_json::Value) -> serde_json::Value {
         signed(kind, &self.org, body, &self.key)
+    }
+
+    pub fn sign_at(
+        &self,
+        kind: &str,
+        body: serde_json::Value,
+        at: scf_ledger::time::Timestamp,
+    ) -> serde_json::Value {
+        signed_at(kind, &self.org, body, &self.key, at)
     }
 }
 
@@ -286,6 +325,25 @@ impl TestApp {
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
         self.post_signed(path, Some(&who.token), &who.sign(kind, body))
+            .await
+    }
+
+    /// The server's clock (`GET /v1/time`), which a test-mode move shifts.
+    pub async fn server_time(&self) -> scf_ledger::time::Timestamp {
+        let t: serde_json::Value = self.get("/v1/time").await.json().await.unwrap();
+        scf_ledger::time::Timestamp::parse(t["now"].as_str().unwrap()).unwrap()
+    }
+
+    /// `who` acts with intents signed at the server's time.
+    pub async fn act_now(
+        &self,
+        who: &Party,
+        path: &str,
+        kind: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let at = self.server_time().await;
+        self.post_signed(path, Some(&who.token), &who.sign_at(kind, body, at))
             .await
     }
 

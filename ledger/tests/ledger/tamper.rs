@@ -454,3 +454,173 @@ fn platform_times_have_one_spelling() {
         "{f:?}"
     );
 }
+
+/// What a forged certificate history does, its events, and the first bad
+/// seq and code the verifier must report.
+type HostileCase<'a> = (&'a str, Vec<(&'a str, serde_json::Value)>, u64, &'a str);
+
+/// A platform that forges certificate entries breaking the conservation
+/// of amounts is caught from the export alone, even though every
+/// signature, hash and checkpoint is consistent; the honest history
+/// verifies.
+#[test]
+fn a_split_that_creates_money_is_caught() {
+    use serde_json::{Value, json};
+    let s = small();
+    let lines = lines(&s.export);
+    let actor = s
+        .sim
+        .actors
+        .iter()
+        .find(|a| !a.revoked)
+        .expect("live actor");
+    let id = |n: u8| format!("0192f0c1-7c3a-7def-8123-4567890000{n:02x}");
+    let forge = |events: &[(&str, Value)]| {
+        let mut f = Forger::new(&s.sim.trust_root.origin, dup(s.sim.log.platform_key()));
+        for l in lines.iter().skip(1).filter(|l| is_entry(l)) {
+            f.copy_entry(l);
+        }
+        for (n, (kind, body)) in events.iter().enumerate() {
+            let mut i = business_intent(&actor.org, &actor.key, &format!("cert-{n}"), f.time);
+            i.kind = (*kind).into();
+            i.body = body.as_object().cloned().unwrap();
+            f.append(&i, &[&actor.key]);
+        }
+        f.checkpoint();
+        f.export()
+    };
+    let cert =
+        json!({"certificate_id": id(1), "face_value": "1000000.00", "maturity_date": "2026-06-30"});
+    let split = |parent: u8, amount: &str, kids: &[(u8, &str)]| {
+        let children: Vec<Value> = kids
+            .iter()
+            .map(|(k, a)| json!({"certificate_id": id(*k), "amount": a}))
+            .collect();
+        json!({"certificate_id": id(parent), "parent_amount": amount, "children": children})
+    };
+    let (propose, confirm) = (
+        ("certificate.propose", cert.clone()),
+        ("certificate.confirm", cert.clone()),
+    );
+    let honest = (
+        "certificate.split",
+        split(1, "1000000.00", &[(2, "600000.00"), (3, "400000.00")]),
+    );
+    let n = s.sim.log.state().size();
+    let cases: Vec<HostileCase> = vec![
+        (
+            "children summing above the parent",
+            vec![
+                propose.clone(),
+                confirm.clone(),
+                (
+                    "certificate.split",
+                    split(1, "1000000.00", &[(2, "600000.00"), (3, "400000.01")]),
+                ),
+            ],
+            n + 2,
+            "split_not_conserved",
+        ),
+        (
+            "a parent amount above the confirmed face value",
+            vec![
+                propose.clone(),
+                confirm.clone(),
+                (
+                    "certificate.split",
+                    split(1, "2000000.00", &[(2, "1000000.00"), (3, "1000000.00")]),
+                ),
+            ],
+            n + 2,
+            "split_not_conserved",
+        ),
+        (
+            "a split of a certificate never confirmed",
+            vec![propose.clone(), honest.clone()],
+            n + 1,
+            "split_not_conserved",
+        ),
+        (
+            "a confirmation for more than was proposed",
+            vec![
+                propose.clone(),
+                (
+                    "certificate.confirm",
+                    json!({"certificate_id": id(1), "face_value": "9000000.00"}),
+                ),
+            ],
+            n + 1,
+            "split_not_conserved",
+        ),
+        (
+            "the same parent split twice",
+            vec![
+                propose.clone(),
+                confirm.clone(),
+                honest.clone(),
+                (
+                    "certificate.split",
+                    split(1, "1000000.00", &[(4, "500000.00"), (5, "500000.00")]),
+                ),
+            ],
+            n + 3,
+            "certificate_spent",
+        ),
+        (
+            "a child id reused",
+            vec![
+                propose.clone(),
+                confirm.clone(),
+                honest.clone(),
+                (
+                    "certificate.split",
+                    split(2, "600000.00", &[(3, "300000.00"), (5, "300000.00")]),
+                ),
+            ],
+            n + 3,
+            "split_not_conserved",
+        ),
+        (
+            "an amount in exponent form",
+            vec![
+                propose.clone(),
+                confirm.clone(),
+                (
+                    "certificate.split",
+                    split(1, "1000000.00", &[(2, "6e5"), (3, "400000.00")]),
+                ),
+            ],
+            n + 2,
+            "bad_intent",
+        ),
+    ];
+    for (what, events, seq, code) in cases {
+        let f = failure(&forge(&events), &opts());
+        assert_eq!((f.seq, f.code), (seq, code), "{what}: {f:?}");
+    }
+    let f = failure(
+        &forge(&[
+            propose.clone(),
+            confirm.clone(),
+            (
+                "certificate.split",
+                split(1, "1000000.00", &[(2, "600000.00"), (3, "400000.01")]),
+            ),
+        ]),
+        &opts(),
+    );
+    assert!(f.message.contains("sum to 1000000.01"), "{}", f.message);
+    let r = check(
+        &forge(&[
+            propose,
+            confirm,
+            honest,
+            (
+                "certificate.split",
+                split(3, "400000.00", &[(4, "0.01"), (5, "399999.99")]),
+            ),
+        ]),
+        &opts(),
+    );
+    assert!(r.is_valid(), "{:?}", r.failure);
+}

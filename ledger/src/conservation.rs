@@ -1,0 +1,447 @@
+//! The `split_conserves_amount` invariant (SPEC.md §8.5): a payables
+//! certificate's amount is fixed when its issuer confirms it, and a split
+//! hands exactly that amount on to its children. The ledger alone proves it:
+//! the verifier tracks every certificate's amount from the confirming entry
+//! through each split, with no database.
+
+use crate::intent::Intent;
+use crate::state::{Invariant, Violation};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Event types this invariant reads.
+pub mod types {
+    pub const PROPOSE: &str = "certificate.propose";
+    pub const CONFIRM: &str = "certificate.confirm";
+    pub const SPLIT: &str = "certificate.split";
+}
+
+/// Most children one split may name; more is refused before any sum.
+pub const MAX_CHILDREN: usize = 100;
+
+/// An amount in fen (0.01 CNY). Parsed from a decimal string of at most 16
+/// integer digits and 2 decimals, no sign, no exponent, no leading zero: one
+/// spelling per amount class, and a sum of [`MAX_CHILDREN`] of them cannot
+/// overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fen(pub u64);
+
+impl Fen {
+    pub fn parse(s: &str) -> Option<Fen> {
+        let (int, frac) = match s.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (s, None),
+        };
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(int) || int.len() > 16 || (int.len() > 1 && int.starts_with('0')) {
+            return None;
+        }
+        let mut fen = int.parse::<u64>().ok()?.checked_mul(100)?;
+        if let Some(f) = frac {
+            if !digits(f) || f.len() > 2 {
+                return None;
+            }
+            let cents = f.parse::<u64>().ok()? * if f.len() == 1 { 10 } else { 1 };
+            fen = fen.checked_add(cents)?;
+        }
+        Some(Fen(fen))
+    }
+}
+
+impl std::fmt::Display for Fen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// A certificate id as the ledger compares it: the canonical text of a UUID
+/// (lowercase, hyphenated), so one certificate has one spelling.
+pub fn is_certificate_id(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cert {
+    /// Proposed for this face value; not yet confirmed.
+    Proposed(Fen),
+    /// Confirmed (or made by a split) and whole: this amount is live.
+    Live(Fen),
+    /// Split into children: its amount lives on in them.
+    Spent,
+}
+
+/// State: every certificate id the ledger has named, and its amount.
+#[derive(Debug, Default, Clone)]
+pub struct SplitConservesAmount {
+    certs: HashMap<String, Cert>,
+}
+
+fn bad(message: impl Into<String>) -> Violation {
+    Violation::new("bad_intent", message)
+}
+
+fn id_at<'a>(v: Option<&'a Value>, what: &str) -> Result<&'a str, Violation> {
+    v.and_then(Value::as_str)
+        .filter(|s| is_certificate_id(s))
+        .ok_or_else(|| {
+            bad(format!(
+                "{what} must be a certificate id (a lowercase hyphenated UUID)"
+            ))
+        })
+}
+
+fn amount_at(v: Option<&Value>, what: &str) -> Result<Fen, Violation> {
+    v.and_then(Value::as_str)
+        .and_then(Fen::parse)
+        .filter(|f| f.0 > 0)
+        .ok_or_else(|| {
+            bad(format!(
+                "{what} must be a positive amount as a decimal string with at most 2 decimals"
+            ))
+        })
+}
+
+/// What a split intent claims, read from its body.
+struct Split<'a> {
+    parent: &'a str,
+    parent_amount: Fen,
+    children: Vec<(&'a str, Fen)>,
+}
+
+fn read_split(intent: &Intent) -> Result<Split<'_>, Violation> {
+    let parent = id_at(intent.body.get("certificate_id"), "body.certificate_id")?;
+    let parent_amount = amount_at(intent.body.get("parent_amount"), "body.parent_amount")?;
+    let items = intent
+        .body
+        .get("children")
+        .and_then(Value::as_array)
+        .filter(|a| (2..=MAX_CHILDREN).contains(&a.len()))
+        .ok_or_else(|| {
+            bad(format!(
+                "body.children must be an array of 2 to {MAX_CHILDREN} children"
+            ))
+        })?;
+    let mut children = Vec::with_capacity(items.len());
+    for (i, c) in items.iter().enumerate() {
+        let id = id_at(
+            c.get("certificate_id"),
+            &format!("body.children[{i}].certificate_id"),
+        )?;
+        let amount = amount_at(c.get("amount"), &format!("body.children[{i}].amount"))?;
+        children.push((id, amount));
+    }
+    Ok(Split {
+        parent,
+        parent_amount,
+        children,
+    })
+}
+
+impl SplitConservesAmount {
+    /// The live amount of a certificate, if it is confirmed and whole.
+    pub fn live_amount(&self, id: &str) -> Option<Fen> {
+        match self.certs.get(id) {
+            Some(Cert::Live(f)) => Some(*f),
+            _ => None,
+        }
+    }
+
+    fn check_split(&self, s: &Split<'_>) -> Result<(), Violation> {
+        let conserve = |m: String| Violation::new("split_not_conserved", m);
+        match self.certs.get(s.parent) {
+            Some(Cert::Live(amount)) if *amount == s.parent_amount => {}
+            Some(Cert::Live(amount)) => {
+                return Err(conserve(format!(
+                    "the split names parent amount {} but certificate {} holds {amount}",
+                    s.parent_amount, s.parent
+                )));
+            }
+            Some(Cert::Spent) => {
+                return Err(Violation::new(
+                    "certificate_spent",
+                    format!(
+                        "certificate {} was split already; its amount lives in its children",
+                        s.parent
+                    ),
+                ));
+            }
+            Some(Cert::Proposed(_)) | None => {
+                return Err(conserve(format!(
+                    "certificate {} was never confirmed in this ledger",
+                    s.parent
+                )));
+            }
+        }
+        let mut sum: u128 = 0;
+        for (i, (id, amount)) in s.children.iter().enumerate() {
+            if *id == s.parent
+                || self.certs.contains_key(*id)
+                || s.children.iter().take(i).any(|(other, _)| other == id)
+            {
+                return Err(conserve(format!("child {id} is not a new certificate id")));
+            }
+            sum += u128::from(amount.0);
+        }
+        if sum != u128::from(s.parent_amount.0) {
+            let shown = Fen(u64::try_from(sum).unwrap_or(u64::MAX));
+            return Err(conserve(format!(
+                "the children of {} sum to {shown}, not to the parent's {}: a split neither creates nor destroys money",
+                s.parent, s.parent_amount
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Invariant for SplitConservesAmount {
+    fn name(&self) -> &'static str {
+        "split_conserves_amount"
+    }
+
+    fn check(&self, _seq: u64, intent: &Intent) -> Result<(), Violation> {
+        match intent.kind.as_str() {
+            types::PROPOSE => {
+                let id = id_at(intent.body.get("certificate_id"), "body.certificate_id")?;
+                amount_at(intent.body.get("face_value"), "body.face_value")?;
+                if self.certs.contains_key(id) {
+                    return Err(Violation::new(
+                        "certificate_exists",
+                        format!("certificate {id} is already named in this ledger"),
+                    ));
+                }
+                Ok(())
+            }
+            types::CONFIRM => {
+                let id = id_at(intent.body.get("certificate_id"), "body.certificate_id")?;
+                let face = amount_at(intent.body.get("face_value"), "body.face_value")?;
+                match self.certs.get(id) {
+                    Some(Cert::Proposed(p)) if *p == face => Ok(()),
+                    Some(Cert::Proposed(p)) => Err(Violation::new(
+                        "split_not_conserved",
+                        format!("certificate {id} was proposed for {p}, not {face}"),
+                    )),
+                    Some(_) => Err(Violation::new(
+                        "certificate_exists",
+                        format!("certificate {id} is confirmed already"),
+                    )),
+                    None => Err(Violation::new(
+                        "split_not_conserved",
+                        format!("certificate {id} was never proposed in this ledger"),
+                    )),
+                }
+            }
+            types::SPLIT => self.check_split(&read_split(intent)?),
+            _ => Ok(()),
+        }
+    }
+
+    fn apply(&mut self, _seq: u64, intent: &Intent) {
+        let body = &intent.body;
+        let id = body.get("certificate_id").and_then(Value::as_str);
+        match (intent.kind.as_str(), id) {
+            (types::PROPOSE, Some(id)) => {
+                if let Ok(face) = amount_at(body.get("face_value"), "") {
+                    self.certs.insert(id.to_owned(), Cert::Proposed(face));
+                }
+            }
+            (types::CONFIRM, Some(id)) => {
+                if let Some(Cert::Proposed(face)) = self.certs.get(id).copied() {
+                    self.certs.insert(id.to_owned(), Cert::Live(face));
+                }
+            }
+            (types::SPLIT, Some(_)) => {
+                if let Ok(s) = read_split(intent) {
+                    self.certs.insert(s.parent.to_owned(), Cert::Spent);
+                    for (child, amount) in s.children {
+                        self.certs.insert(child.to_owned(), Cert::Live(amount));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::sig::SecretKey;
+    use crate::time::Timestamp;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_have_one_spelling() {
+        assert_eq!(Fen::parse("1234.5"), Some(Fen(123_450)));
+        assert_eq!(Fen::parse("1234.50"), Some(Fen(123_450)));
+        assert_eq!(Fen::parse("0.01"), Some(Fen(1)));
+        assert_eq!(
+            Fen::parse("9999999999999999.99"),
+            Some(Fen(999_999_999_999_999_999))
+        );
+        for bad in [
+            "",
+            ".5",
+            "5.",
+            "-1",
+            "+1",
+            "1e5",
+            "01",
+            "1.001",
+            "1,000",
+            "NaN",
+            " 1",
+            "１",
+            "10000000000000000",
+        ] {
+            assert_eq!(Fen::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(Fen(123_405).to_string(), "1234.05");
+    }
+
+    #[test]
+    fn ids_are_canonical_uuids() {
+        assert!(is_certificate_id("0192f0c1-7c3a-7def-8123-456789abcdef"));
+        assert!(!is_certificate_id("0192F0C1-7C3A-7DEF-8123-456789ABCDEF"));
+        assert!(!is_certificate_id("0192f0c17c3a7def8123456789abcdef"));
+    }
+
+    fn intent(kind: &str, body: Value) -> Intent {
+        Intent {
+            kind: kind.into(),
+            org: "org".into(),
+            key_id: SecretKey::from_seed(&[1; 32]).public_key().key_id(),
+            subject: String::new(),
+            assets: vec![],
+            body: body.as_object().cloned().unwrap(),
+            id: "i".into(),
+            client_time: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+        }
+    }
+
+    fn id(n: u128) -> String {
+        uuid_text(n)
+    }
+
+    fn uuid_text(n: u128) -> String {
+        let h = format!("{n:032x}");
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+
+    fn step(inv: &mut SplitConservesAmount, i: &Intent) -> Result<(), Violation> {
+        inv.check(0, i)?;
+        inv.apply(0, i);
+        Ok(())
+    }
+
+    fn issue(inv: &mut SplitConservesAmount, n: u128, face: &str) {
+        let body = json!({"certificate_id": id(n), "face_value": face});
+        step(inv, &intent(types::PROPOSE, body.clone())).unwrap();
+        step(inv, &intent(types::CONFIRM, body)).unwrap();
+    }
+
+    fn split(parent: u128, amount: &str, children: &[(u128, &str)]) -> Intent {
+        let children: Vec<Value> = children
+            .iter()
+            .map(|(c, a)| json!({"certificate_id": id(*c), "amount": a}))
+            .collect();
+        intent(
+            types::SPLIT,
+            json!({"certificate_id": id(parent), "parent_amount": amount, "children": children}),
+        )
+    }
+
+    #[test]
+    fn a_split_must_hand_on_exactly_the_parent_amount() {
+        let mut inv = SplitConservesAmount::default();
+        issue(&mut inv, 1, "1000.00");
+        let e = step(
+            &mut inv,
+            &split(1, "1000.00", &[(2, "600.00"), (3, "400.01")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "split_not_conserved");
+        assert!(e.message.contains("sum to 1000.01"), "{e}");
+        let e = step(
+            &mut inv,
+            &split(1, "2000.00", &[(2, "1000.00"), (3, "1000.00")]),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("holds 1000.00"), "{e}");
+        step(&mut inv, &split(1, "1000.00", &[(2, "600.00"), (3, "400")])).unwrap();
+        assert_eq!(inv.live_amount(&id(1)), None);
+        assert_eq!(inv.live_amount(&id(3)), Some(Fen(40_000)));
+        // Spent parents and reused ids are refused.
+        assert!(step(&mut inv, &split(1, "1000.00", &[(4, "500"), (5, "500")])).is_err());
+        assert!(step(&mut inv, &split(2, "600.00", &[(3, "300"), (5, "300")])).is_err());
+        assert!(step(&mut inv, &split(2, "600.00", &[(6, "300"), (6, "300")])).is_err());
+        assert!(step(&mut inv, &split(9, "600.00", &[(7, "300"), (8, "300")])).is_err());
+        step(&mut inv, &split(2, "600.00", &[(7, "0.01"), (8, "599.99")])).unwrap();
+        // A confirmation must confirm what was proposed.
+        let p = json!({"certificate_id": id(20), "face_value": "10.00"});
+        step(&mut inv, &intent(types::PROPOSE, p)).unwrap();
+        let c = json!({"certificate_id": id(20), "face_value": "11.00"});
+        assert!(step(&mut inv, &intent(types::CONFIRM, c)).is_err());
+        // Malformed bodies are bad intents, never panics.
+        for body in [
+            json!({}),
+            json!({"certificate_id": id(7), "parent_amount": "0.01", "children": "x"}),
+            json!({"certificate_id": id(7), "parent_amount": 1, "children": []}),
+            json!({"certificate_id": id(7), "parent_amount": "0.01", "children": [{"certificate_id": id(30), "amount": "-0.01"}, {"certificate_id": id(31), "amount": "0.02"}]}),
+        ] {
+            assert_eq!(
+                step(&mut inv, &intent(types::SPLIT, body))
+                    .unwrap_err()
+                    .code,
+                "bad_intent"
+            );
+        }
+    }
+
+    proptest! {
+        /// Whatever sequence of splits is attempted, the live amounts of the
+        /// certificates descended from one confirmation sum to its face value.
+        #[test]
+        fn live_leaves_sum_to_the_face_value(
+            face in 2u64..10_000_000,
+            cuts in prop::collection::vec((0usize..64, prop::collection::vec(1u64..1_000_000, 1..4), any::<bool>()), 0..30),
+        ) {
+            let mut inv = SplitConservesAmount::default();
+            let face_s = Fen(face).to_string();
+            issue(&mut inv, 1, &face_s);
+            let mut next = 2u128;
+            let mut live: Vec<(u128, u64)> = vec![(1, face)];
+            for (pick, weights, cheat) in cuts {
+                let (parent, amount) = live[pick % live.len()];
+                // Children proportional to the weights, the rest to the last one.
+                let total: u64 = weights.iter().sum::<u64>() + 1;
+                let mut parts: Vec<u64> = weights.iter().map(|w| amount * w / total).collect();
+                let given: u64 = parts.iter().sum();
+                parts.push(amount - given);
+                if let Some(p) = parts.last_mut().filter(|_| cheat) { *p += 1; }
+                let kids: Vec<(u128, String)> = parts.iter().map(|p| { next += 1; (next, Fen(*p).to_string()) }).collect();
+                let refs: Vec<(u128, &str)> = kids.iter().map(|(c, a)| (*c, a.as_str())).collect();
+                let ok = step(&mut inv, &split(parent, &Fen(amount).to_string(), &refs)).is_ok();
+                prop_assert_eq!(ok, !cheat && parts.iter().all(|p| *p > 0));
+                if ok {
+                    live.retain(|(c, _)| *c != parent);
+                    live.extend(kids.iter().zip(&parts).map(|((c, _), p)| (*c, *p)));
+                }
+                let sum: u64 = live.iter().map(|(c, _)| inv.live_amount(&id(*c)).unwrap().0).sum();
+                prop_assert_eq!(sum, face);
+            }
+        }
+    }
+}

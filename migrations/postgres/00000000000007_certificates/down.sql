@@ -1,0 +1,3 @@
+DROP TABLE assignment_notices;
+DROP TABLE certificate_holdings;
+DROP TABLE certificates;
