@@ -41,6 +41,8 @@ pub const CSV_OPERATIONS: &[&str] = &[
     "list_lpr_fixings",
     "list_plans",
     "list_accounts",
+    "list_financings",
+    "list_registration_tasks",
     "list_held_certificates",
     "list_issued_certificates",
     "list_assignment_notices",

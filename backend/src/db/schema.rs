@@ -392,6 +392,102 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    financings (id) {
+        id -> Id,
+        program_id -> Id,
+        core_org_id -> Id,
+        certificate_id -> Id,
+        root_id -> Id,
+        applicant_org_id -> Id,
+        funder_org_id -> Id,
+        face_amount -> Dec,
+        advance_amount -> Dec,
+        net_proceeds -> Dec,
+        financing_date -> Date,
+        maturity_date -> Date,
+        plan_version -> Integer,
+        quote -> Text,
+        status -> Text,
+        updated_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    financing_steps (id) {
+        id -> Id,
+        financing_id -> Id,
+        core_org_id -> Id,
+        step -> Text,
+        org_id -> Id,
+        user_id -> Id,
+        note -> Nullable<Text>,
+        ledger_seq -> BigInt,
+        at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    financing_credit (financing_id) {
+        financing_id -> Id,
+        core_org_id -> Id,
+        inclusive_sme -> Bool,
+        first_loan -> Bool,
+        disbursed_on -> Nullable<Date>,
+        account_id -> Nullable<Id>,
+        risk_class -> Nullable<Text>,
+        days_past_due -> Nullable<Integer>,
+        classified_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    registration_tasks (financing_id) {
+        financing_id -> Id,
+        core_org_id -> Id,
+        funder_org_id -> Id,
+        due_on -> Date,
+        registration_no -> Nullable<Text>,
+        evidence_hash -> Nullable<Text>,
+        done_seq -> Nullable<BigInt>,
+        done_at -> Nullable<Instant>,
+        created_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    cash_movements (id) {
+        id -> Id,
+        program_id -> Id,
+        core_org_id -> Id,
+        kind -> Text,
+        financing_id -> Nullable<Id>,
+        certificate_id -> Nullable<Id>,
+        payer_org_id -> Id,
+        payee_org_id -> Id,
+        account_id -> Nullable<Id>,
+        amount -> Dec,
+        value_date -> Date,
+        ledger_seq -> BigInt,
+        created_at -> Instant,
+    }
+}
+
 diesel::joinable!(users -> organisations (org_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(signing_keys -> users (user_id));
@@ -402,6 +498,10 @@ diesel::joinable!(deliveries -> purchase_orders (po_id));
 diesel::joinable!(invoices -> invoice_batches (batch_id));
 diesel::joinable!(certificate_holdings -> certificates (certificate_id));
 diesel::joinable!(settlement_accounts -> organisations (org_id));
+
+diesel::joinable!(registration_tasks -> financings (financing_id));
+diesel::joinable!(financing_steps -> financings (financing_id));
+diesel::joinable!(financing_credit -> financings (financing_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -426,4 +526,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificate_holdings,
     assignment_notices,
     settlement_accounts,
+    financings,
+    financing_steps,
+    financing_credit,
+    registration_tasks,
+    cash_movements,
 );

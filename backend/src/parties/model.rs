@@ -288,6 +288,16 @@ pub enum Action {
     ManageAccount,
     /// Verify or reject a settlement bank account.
     VerifyAccount,
+    /// Apply to finance a certificate held, or withdraw the application.
+    ApplyFinancing,
+    /// Recommend a financing, record its 中登网 registration (the funder's
+    /// analyst).
+    RecommendFinancing,
+    /// Decide, disburse, classify a financing or turn to recourse (the
+    /// funder's approver, never the analyst who recommended).
+    DecideFinancing,
+    /// Pay a certificate at maturity into clearing (the core firm's checker).
+    ClearCertificate,
 }
 
 impl Action {
@@ -345,6 +355,13 @@ impl Action {
             Action::HoldCertificate => (
                 Some(&[OrgKind::Supplier]),
                 &[Role::Admin, Role::Maker, Role::Checker],
+            ),
+            Action::ApplyFinancing => (Some(&[OrgKind::Supplier]), &[Role::Admin, Role::Maker]),
+            Action::RecommendFinancing => (Some(&[OrgKind::Funder]), &[Role::Admin, Role::Maker]),
+            Action::DecideFinancing => (Some(&[OrgKind::Funder]), &[Role::Admin, Role::Checker]),
+            Action::ClearCertificate => (
+                Some(&[OrgKind::CoreEnterprise]),
+                &[Role::Admin, Role::Checker],
             ),
             Action::VerifyAccount => (
                 Some(&[OrgKind::PlatformOperator]),

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod certificates;
+pub mod financings;
 pub mod health;
 pub mod intents;
 pub mod keys;
@@ -44,6 +45,7 @@ pub const V1: &str = "/v1";
         (name = "programs", description = "一企一策 programs and their versioned, jointly approved plans"),
         (name = "trade", description = "Trade data behind receivables: purchase orders, deliveries, acceptance, invoices and bulk uploads"),
         (name = "certificates", description = "Payables certificates: confirmation (确权), acceptance, split and transfer"),
+        (name = "financing", description = "Receivable financing: application, maker/checker decision within the limits, disbursement, 中登网 registration, clearing, classification"),
         (name = "ledger", description = "Signed checkpoints and Merkle proofs (ledger SPEC.md §7, §11)"),
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError)),
@@ -128,6 +130,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(accounts::revoke_account)
                 .service(accounts::get_account)
                 .service(accounts::list_accounts)
+                .service(financings::apply_financing)
+                .service(financings::recommend_financing)
+                .service(financings::decide_financing)
+                .service(financings::withdraw_financing)
+                .service(financings::disburse_financing)
+                .service(financings::register_financing)
+                .service(financings::classify_financing)
+                .service(financings::recourse_financing)
+                .service(financings::list_financings)
+                .service(financings::get_financing)
+                .service(financings::list_registration_tasks)
+                .service(financings::clearing_preview)
+                .service(financings::clear_certificate)
                 .service(ledger::get_checkpoint)
                 .service(ledger::get_inclusion_proof)
                 .service(ledger::get_consistency_proof)

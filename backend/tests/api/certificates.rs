@@ -704,7 +704,7 @@ async fn concurrent_moves_of_one_certificate_have_one_winner() {
 }
 
 /// Runs the futures concurrently on this task and collects their outputs in order.
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+pub async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
     let handles: Vec<_> = futs.map(Box::pin).collect();
     let mut out: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
     let mut pending: Vec<(usize, std::pin::Pin<Box<F>>)> =

@@ -12,6 +12,7 @@ mod cli;
 mod clock;
 mod csv;
 mod db;
+mod financing;
 mod ledger;
 mod limits;
 mod log_secrets;

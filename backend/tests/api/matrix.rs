@@ -24,6 +24,8 @@ struct Foreign {
     /// An issued certificate of B's program, held by B's supplier.
     certificate: String,
     account: String,
+    /// A financing B's supplier applied for against another certificate.
+    financing: String,
     /// Strings that must never appear in an answer to A.
     markers: Vec<String>,
 }
@@ -106,12 +108,36 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         .post_signed("/v1/invoices", Some(&supplier.token), &env)
         .await;
     assert_eq!(s, 201, "{b2}");
+    // B's supplier holds a second certificate and applies to finance it.
+    let cw = crate::certificates::World {
+        op: op.clone(),
+        core: core.clone(),
+        checker: checker.clone(),
+        funder: bank.clone(),
+        t1: supplier.clone(),
+        t2: supplier.clone(),
+        t3: supplier.clone(),
+        program: program.clone(),
+    };
+    crate::financing::publish_lpr(app, op).await;
+    let financed = crate::certificates::active(
+        app,
+        &cw,
+        &supplier,
+        "2000.00",
+        &crate::certificates::day(30),
+    )
+    .await;
+    let (s, answer, financing) = crate::financing::apply(app, &cw, &supplier, &financed).await;
+    assert_eq!(s, 201, "{answer}");
     let markers = vec![
         po.clone(),
         delivery.clone(),
         invoice.clone(),
         "SECRET".into(),
         b2["asset_key"].as_str().unwrap().to_owned(),
+        financing.clone(),
+        financed.clone(),
         certificate.clone(),
         account.clone(),
         "77770000123456".into(),
@@ -144,6 +170,7 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         invoice,
         certificate,
         account,
+        financing,
         core,
         markers,
     }
@@ -204,6 +231,17 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
             "branch": "b", "account_number": "12345678", "account_name": "Registered name", "currency": "CNY"})),
         "verify_account" => a.sign("account.verify", json!({"account_id": b.account, "outcome": "verified"})),
         "revoke_account" => a.sign("account.revoke", json!({"account_id": b.account, "reason": "x"})),
+        "apply_financing" => a.sign("financing.apply", json!({"financing_id": new(), "certificate_id": b.certificate,
+            "funder_org_id": a.org, "financing_date": crate::certificates::day(0)})),
+        "recommend_financing" => a.sign("financing.recommend", json!({"financing_id": b.financing, "verdict": "approve", "note": "x"})),
+        "decide_financing" => a.sign("financing.decide", json!({"financing_id": b.financing, "decision": "approve", "note": "x"})),
+        "withdraw_financing" => a.sign("financing.withdraw", json!({"financing_id": b.financing})),
+        "disburse_financing" => a.sign("financing.disburse", json!({"financing_id": b.financing, "account_id": b.account})),
+        "register_financing" => a.sign("financing.register", json!({"financing_id": b.financing, "registration_no": "x",
+            "evidence_hash": "ab".repeat(32)})),
+        "classify_financing" => a.sign("financing.classify", json!({"financing_id": b.financing})),
+        "recourse_financing" => a.sign("financing.recourse", json!({"financing_id": b.financing, "note": "x"})),
+        "clear_certificate" => a.sign("certificate.clear", json!({"root_id": b.certificate, "amount": "1000.00", "payouts": []})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),
         other => panic!("the matrix has no attack for operation {other}; add one to matrix.rs"),
@@ -299,6 +337,7 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
             (t, "id") if t.starts_with("/v1/deliveries/") => b.delivery.as_str(),
             (t, "id") if t.starts_with("/v1/certificates/") => b.certificate.as_str(),
             (t, "id") if t.starts_with("/v1/accounts/") => b.account.as_str(),
+            (t, "id") if t.starts_with("/v1/financings/") => b.financing.as_str(),
             _ => panic!(
                 "no foreign value for path parameter {name} of {template}; add one to matrix.rs"
             ),

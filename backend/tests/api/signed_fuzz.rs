@@ -10,10 +10,10 @@ use diesel::prelude::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scf_backend::db::schema::{
-    api_tokens, assignment_notices, certificate_holdings, certificates, deliveries,
-    invoice_batches, invoices, ledger_entries, lpr_fixings, organisations, plan_approvals,
-    program_plans, programs, purchase_orders, relationships, settlement_accounts, signing_keys,
-    users,
+    api_tokens, assignment_notices, cash_movements, certificate_holdings, certificates, deliveries,
+    financing_steps, financings, invoice_batches, invoices, ledger_entries, lpr_fixings,
+    organisations, plan_approvals, program_plans, programs, purchase_orders, relationships,
+    settlement_accounts, signing_keys, users,
 };
 use scf_ledger::sig::SecretKey;
 use serde_json::{Map, Value, json};
@@ -47,6 +47,9 @@ struct World {
     /// The core firm's accounts: one pending, one verified.
     pending_account: String,
     verified_account: String,
+    /// An active certificate of the holder with a financing applied for.
+    financed: String,
+    financing: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -79,9 +82,18 @@ enum Endpoint {
     AddAccount,
     VerifyAccount,
     RevokeAccount,
+    ApplyFinancing,
+    RecommendFinancing,
+    DecideFinancing,
+    WithdrawFinancing,
+    DisburseFinancing,
+    RegisterFinancing,
+    ClassifyFinancing,
+    RecourseFinancing,
+    ClearCertificate,
 }
 
-const ENDPOINTS: [Endpoint; 28] = [
+const ENDPOINTS: [Endpoint; 37] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -110,9 +122,18 @@ const ENDPOINTS: [Endpoint; 28] = [
     Endpoint::AddAccount,
     Endpoint::VerifyAccount,
     Endpoint::RevokeAccount,
+    Endpoint::ApplyFinancing,
+    Endpoint::RecommendFinancing,
+    Endpoint::DecideFinancing,
+    Endpoint::WithdrawFinancing,
+    Endpoint::DisburseFinancing,
+    Endpoint::RegisterFinancing,
+    Endpoint::ClassifyFinancing,
+    Endpoint::RecourseFinancing,
+    Endpoint::ClearCertificate,
 ];
 
-const TYPES: [&str; 28] = [
+const TYPES: [&str; 37] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -141,10 +162,19 @@ const TYPES: [&str; 28] = [
     "account.add",
     "account.verify",
     "account.revoke",
+    "financing.apply",
+    "financing.recommend",
+    "financing.decide",
+    "financing.withdraw",
+    "financing.disburse",
+    "financing.register",
+    "financing.classify",
+    "financing.recourse",
+    "certificate.clear",
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 66] = [
+const MEMBERS: [&str; 75] = [
     "certificate_id",
     "holder_org_id",
     "face_value",
@@ -211,6 +241,15 @@ const MEMBERS: [&str; 66] = [
     "account_name",
     "outcome",
     "reason",
+    "financing_id",
+    "funder_org_id",
+    "financing_date",
+    "verdict",
+    "note",
+    "registration_no",
+    "evidence_hash",
+    "root_id",
+    "payouts",
 ];
 
 /// Strings that have broken parsers of money, text and ids before.
@@ -272,6 +311,19 @@ impl Endpoint {
             Endpoint::AddAccount => "/v1/accounts".into(),
             Endpoint::VerifyAccount => format!("/v1/accounts/{}/verification", w.pending_account),
             Endpoint::RevokeAccount => format!("/v1/accounts/{}/revocation", w.verified_account),
+            Endpoint::ApplyFinancing => "/v1/financings".into(),
+            Endpoint::RecommendFinancing => {
+                format!("/v1/financings/{}/recommendation", w.financing)
+            }
+            Endpoint::DecideFinancing => format!("/v1/financings/{}/decision", w.financing),
+            Endpoint::WithdrawFinancing => format!("/v1/financings/{}/withdrawal", w.financing),
+            Endpoint::DisburseFinancing => format!("/v1/financings/{}/disbursement", w.financing),
+            Endpoint::RegisterFinancing => format!("/v1/financings/{}/registration", w.financing),
+            Endpoint::ClassifyFinancing => {
+                format!("/v1/financings/{}/classification", w.financing)
+            }
+            Endpoint::RecourseFinancing => format!("/v1/financings/{}/recourse", w.financing),
+            Endpoint::ClearCertificate => format!("/v1/certificates/{}/clearing", w.financed),
         }
     }
 
@@ -306,6 +358,15 @@ impl Endpoint {
             Endpoint::AddAccount => "add_account",
             Endpoint::VerifyAccount => "verify_account",
             Endpoint::RevokeAccount => "revoke_account",
+            Endpoint::ApplyFinancing => "apply_financing",
+            Endpoint::RecommendFinancing => "recommend_financing",
+            Endpoint::DecideFinancing => "decide_financing",
+            Endpoint::WithdrawFinancing => "withdraw_financing",
+            Endpoint::DisburseFinancing => "disburse_financing",
+            Endpoint::RegisterFinancing => "register_financing",
+            Endpoint::ClassifyFinancing => "classify_financing",
+            Endpoint::RecourseFinancing => "recourse_financing",
+            Endpoint::ClearCertificate => "clear_certificate",
         }
     }
 
@@ -338,6 +399,15 @@ impl Endpoint {
             Endpoint::AddAccount => "account.add",
             Endpoint::VerifyAccount => "account.verify",
             Endpoint::RevokeAccount => "account.revoke",
+            Endpoint::ApplyFinancing => "financing.apply",
+            Endpoint::RecommendFinancing => "financing.recommend",
+            Endpoint::DecideFinancing => "financing.decide",
+            Endpoint::WithdrawFinancing => "financing.withdraw",
+            Endpoint::DisburseFinancing => "financing.disburse",
+            Endpoint::RegisterFinancing => "financing.register",
+            Endpoint::ClassifyFinancing => "financing.classify",
+            Endpoint::RecourseFinancing => "financing.recourse",
+            Endpoint::ClearCertificate => "certificate.clear",
         }
     }
 
@@ -347,13 +417,21 @@ impl Endpoint {
             Endpoint::Onboard | Endpoint::Kyc | Endpoint::PublishLpr | Endpoint::VerifyAccount => {
                 (&w.op.key, &w.op.org, Some(&w.op.token))
             }
-            Endpoint::ApprovePlan => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
-            Endpoint::ConfirmCertificate => (&w.checker.key, &w.core.org, Some(&w.checker.token)),
+            Endpoint::ApprovePlan
+            | Endpoint::RecommendFinancing
+            | Endpoint::DecideFinancing
+            | Endpoint::DisburseFinancing
+            | Endpoint::RegisterFinancing
+            | Endpoint::ClassifyFinancing
+            | Endpoint::RecourseFinancing => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
+            Endpoint::ConfirmCertificate | Endpoint::ClearCertificate => {
+                (&w.checker.key, &w.core.org, Some(&w.checker.token))
+            }
             Endpoint::AcceptCertificate
             | Endpoint::SplitCertificate
-            | Endpoint::TransferCertificate => {
-                (&w.holder.key, &w.holder.org, Some(&w.holder.token))
-            }
+            | Endpoint::TransferCertificate
+            | Endpoint::ApplyFinancing
+            | Endpoint::WithdrawFinancing => (&w.holder.key, &w.holder.org, Some(&w.holder.token)),
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
             Endpoint::RecordDelivery | Endpoint::RecordInvoice => {
                 (&w.trader.key, &w.trader.org, Some(&w.trader.token))
@@ -448,6 +526,23 @@ impl Endpoint {
                 "outcome": "rejected", "reason": "test transfer bounced"}),
             Endpoint::RevokeAccount => json!({"account_id": w.verified_account,
                 "reason": "account closed"}),
+            Endpoint::ApplyFinancing => json!({"financing_id": id(1), "certificate_id": w.financed,
+                "funder_org_id": w.funder.org, "financing_date": crate::certificates::day(0)}),
+            Endpoint::RecommendFinancing => json!({"financing_id": w.financing,
+                "verdict": "approve", "note": "fuzz"}),
+            Endpoint::DecideFinancing => json!({"financing_id": w.financing,
+                "decision": "decline", "note": "fuzz"}),
+            Endpoint::WithdrawFinancing | Endpoint::ClassifyFinancing => {
+                json!({"financing_id": w.financing})
+            }
+            Endpoint::DisburseFinancing => json!({"financing_id": w.financing,
+                "account_id": w.verified_account}),
+            Endpoint::RegisterFinancing => json!({"financing_id": w.financing,
+                "registration_no": "ZD0001", "evidence_hash": "ab".repeat(32)}),
+            Endpoint::RecourseFinancing => json!({"financing_id": w.financing, "note": "fuzz"}),
+            Endpoint::ClearCertificate => json!({"root_id": w.financed, "amount": "1000.00",
+                "payouts": [{"certificate_id": w.financed, "holder_org_id": w.holder.org,
+                    "amount": "1000.00"}]}),
         }
     }
 }
@@ -528,7 +623,7 @@ fn case(ids: Vec<String>) -> impl Strategy<Value = Case> {
 
 /// Rows a refusal must not add: ledger entries and the tables that
 /// mutations write (the idempotency store keeps refusals on purpose).
-fn footprint(app: &TestApp) -> [i64; 18] {
+fn footprint(app: &TestApp) -> [i64; 21] {
     let mut c = app.opened.db.get().unwrap();
     [
         lpr_fixings::table.count().get_result(&mut c).unwrap(),
@@ -558,6 +653,9 @@ fn footprint(app: &TestApp) -> [i64; 18] {
             .count()
             .get_result(&mut c)
             .unwrap(),
+        financings::table.count().get_result(&mut c).unwrap(),
+        financing_steps::table.count().get_result(&mut c).unwrap(),
+        cash_movements::table.count().get_result(&mut c).unwrap(),
     ]
 }
 
@@ -725,6 +823,10 @@ fn signed_random_bodies_never_fail_the_server() {
         let (s, b, proposed) =
             crate::certificates::propose(&app, &cw, &holder, "1000.00", &maturity).await;
         assert_eq!(s, 201, "{b}");
+        crate::financing::publish_lpr(&app, &op).await;
+        let financed = crate::certificates::active(&app, &cw, &holder, "1000.00", &maturity).await;
+        let (s, b, financing) = crate::financing::apply(&app, &cw, &holder, &financed).await;
+        assert_eq!(s, 201, "{b}");
         let mut accounts = Vec::new();
         for number in ["11112222333344", "55556666777788"] {
             let id = uuid::Uuid::new_v4().to_string();
@@ -760,6 +862,8 @@ fn signed_random_bodies_never_fail_the_server() {
             held,
             pending_account,
             verified_account,
+            financed,
+            financing,
         };
         (app, world)
     });
@@ -807,6 +911,8 @@ fn signed_random_bodies_never_fail_the_server() {
         world.program.clone(),
         world.pending_account.clone(),
         world.verified_account.clone(),
+        world.financed.clone(),
+        world.financing.clone(),
     ];
     let cases = std::env::var("PROPTEST_CASES")
         .ok()

@@ -1,0 +1,1644 @@
+//! Financing a payables certificate, under the single writer: the holder
+//! applies against a quote, the funder's analyst recommends and its
+//! approver decides (limits checked atomically, 普惠型小微 and 首贷户
+//! flagged), the funder disburses to the holder's verified account and
+//! registers the assignment on 中登网, and the issuer's payment at maturity
+//! is cleared to every holder. Overdue financings are classified.
+//!
+//! Asset keys: the application must encumber the certificate's asset key
+//! (ledger SPEC §6) and a withdrawal, a decline or the clearing must
+//! release it, so the offline verifier sees that one certificate part is
+//! never financed twice at once.
+
+use crate::db::schema::{
+    assignment_notices, cash_movements, certificate_holdings, certificates, financing_credit,
+    financing_steps, financings, organisations, registration_tasks, relationships,
+};
+use crate::db::{DbConn, DbDecimal, DbId, DbInstant};
+use crate::ledger::writer::{CommandError, EntryView};
+use crate::parties::model::{Direction, OrgStatus, RelStatus, SizeClass};
+use crate::pricing::money::Money;
+use crate::pricing::overdue::{
+    OverdueAssessment, OverdueRequest, PenaltyKind, PenaltyRate, assess_overdue,
+};
+use crate::programs::plan::{self, Plan, Product};
+use crate::programs::quote::{Quote, QuoteError, QuoteInput, quote};
+use crate::receivables::certificates::{self as certs, CertRow};
+use crate::receivables::clearing::{self, Part};
+use crate::receivables::financing_model::{
+    FinancingEvent, FinancingStatus, Flags, InclusiveRule, Limits, Usage, check_limits, flags,
+};
+use crate::receivables::model::{CertEvent, CertStatus};
+use crate::routes::mutation::rejected;
+use chrono::{Days, NaiveDate};
+use diesel::prelude::*;
+use scf_ledger::asset::AssetKey;
+use scf_ledger::intent::AssetOp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+fn unprocessable(m: impl Into<String>) -> CommandError {
+    rejected(422, "unprocessable", m)
+}
+
+fn conflict(m: impl Into<String>) -> CommandError {
+    rejected(409, "conflict", m)
+}
+
+fn no_such_financing() -> CommandError {
+    rejected(404, "not_found", "no such financing visible to you")
+}
+
+fn storage(e: impl std::fmt::Display) -> CommandError {
+    CommandError::Storage(e.to_string())
+}
+
+fn seq(view: &EntryView<'_>) -> i64 {
+    i64::try_from(view.seq).unwrap_or(i64::MAX)
+}
+
+fn today(view: &EntryView<'_>) -> NaiveDate {
+    view.time.as_datetime().date_naive()
+}
+
+fn now(view: &EntryView<'_>) -> DbInstant {
+    DbInstant::new(view.time.as_datetime())
+}
+
+fn money(d: DbDecimal) -> Result<Money, CommandError> {
+    Money::new(d.0).map_err(storage)
+}
+
+/// An analyst's recommendation or an approver's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    Decline,
+}
+
+/// Body of `financing.apply`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub certificate_id: Uuid,
+    /// A funder of the program.
+    #[schema(value_type = String, format = Uuid)]
+    pub funder_org_id: Uuid,
+    /// The day the advance is to be paid (interest counts from it).
+    #[schema(value_type = String, format = Date)]
+    pub financing_date: NaiveDate,
+}
+
+/// Body of `financing.recommend`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    pub verdict: Verdict,
+    pub note: String,
+}
+
+/// Body of `financing.decide`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    pub decision: Verdict,
+    pub note: String,
+}
+
+/// Body of `financing.withdraw`, `financing.classify`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinancingRef {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+}
+
+/// Body of `financing.disburse`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisburseBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    /// The applicant's verified settlement account.
+    #[schema(value_type = String, format = Uuid)]
+    pub account_id: Uuid,
+}
+
+/// Body of `financing.register`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    /// The 中登网 registration number.
+    pub registration_no: String,
+    /// SHA-256 (hex) of the registration certificate document.
+    pub evidence_hash: String,
+}
+
+/// Body of `financing.recourse`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecourseBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    pub note: String,
+}
+
+/// One payout of a clearing, as the issuer signs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub certificate_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub holder_org_id: Uuid,
+    #[schema(value_type = String, example = "250000.00")]
+    pub amount: Money,
+}
+
+/// Body of `certificate.clear`: the issuer pays a root certificate's face
+/// value and it is shared out to the holders of its parts.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub root_id: Uuid,
+    #[schema(value_type = String, example = "1000000.00")]
+    pub amount: Money,
+    /// Exactly the payouts `GET /v1/certificates/{root}/clearing` shows.
+    pub payouts: Vec<PayoutBody>,
+}
+
+/// A stored financing.
+#[derive(Debug, Clone, Queryable)]
+pub struct FinancingRow {
+    pub id: DbId,
+    pub program_id: DbId,
+    pub core_org_id: DbId,
+    pub certificate_id: DbId,
+    pub root_id: DbId,
+    pub applicant_org_id: DbId,
+    pub funder_org_id: DbId,
+    pub face_amount: DbDecimal,
+    pub advance_amount: DbDecimal,
+    pub net_proceeds: DbDecimal,
+    pub financing_date: NaiveDate,
+    pub maturity_date: NaiveDate,
+    pub plan_version: i32,
+    pub quote: String,
+    pub status: String,
+    pub updated_seq: i64,
+}
+
+impl FinancingRow {
+    pub fn status(&self) -> FinancingStatus {
+        FinancingStatus::parse(&self.status).unwrap_or(FinancingStatus::Settled)
+    }
+}
+
+pub fn load(conn: &mut DbConn, id: Uuid) -> Result<Option<FinancingRow>, diesel::result::Error> {
+    financings::table
+        .filter(financings::id.eq(DbId::from(id)))
+        .first(conn)
+        .optional()
+}
+
+/// Moves a financing by `event`, or refuses naming the moves allowed.
+fn step(row: &FinancingRow, event: FinancingEvent) -> Result<FinancingStatus, CommandError> {
+    let status = row.status();
+    status.next(event).ok_or_else(|| {
+        conflict(format!(
+            "the financing is {status}; {event} is not allowed (allowed: {})",
+            status.allowed().join(", ")
+        ))
+    })
+}
+
+fn set_status(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    row: &FinancingRow,
+    next: FinancingStatus,
+) -> Result<(), CommandError> {
+    diesel::update(financings::table.filter(financings::id.eq(row.id)))
+        .set((
+            financings::status.eq(next.as_str()),
+            financings::updated_seq.eq(seq(view)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_step(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    row_id: DbId,
+    core: DbId,
+    step: &str,
+    org: DbId,
+    user: DbId,
+    note: Option<&str>,
+) -> Result<(), CommandError> {
+    diesel::insert_into(financing_steps::table)
+        .values((
+            financing_steps::id.eq(DbId::new_v7()),
+            financing_steps::financing_id.eq(row_id),
+            financing_steps::core_org_id.eq(core),
+            financing_steps::step.eq(step),
+            financing_steps::org_id.eq(org),
+            financing_steps::user_id.eq(user),
+            financing_steps::note.eq(note),
+            financing_steps::ledger_seq.eq(seq(view)),
+            financing_steps::at.eq(now(view)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The intent must carry `op` on the certificate's asset key.
+fn require_asset(view: &EntryView<'_>, certificate: DbId, op: AssetOp) -> Result<(), CommandError> {
+    let key = AssetKey::payables_certificate(&certificate.0.to_string()).map_err(storage)?;
+    if view
+        .intent
+        .assets
+        .iter()
+        .any(|a| a.key == key && a.op == op)
+    {
+        return Ok(());
+    }
+    let op = match op {
+        AssetOp::Encumber => "encumber",
+        AssetOp::Release => "release",
+        AssetOp::Reference => "reference",
+    };
+    Err(unprocessable(format!(
+        "intent.assets must {op} the certificate's asset key {} (ledger SPEC §6, payables_certificate)",
+        key.to_hex()
+    )))
+}
+
+fn plan_on(conn: &mut DbConn, program: DbId, on: NaiveDate) -> Result<(i32, Plan), CommandError> {
+    let v = plan::in_force(conn, program.0, on)?
+        .ok_or_else(|| conflict(format!("the program has no approved plan in force on {on}")))?;
+    let p: Plan = serde_json::from_value(v.plan).map_err(storage)?;
+    Ok((v.version, p))
+}
+
+/// The applicant's relationship with the core firm (active) and its size.
+fn counterparty(
+    conn: &mut DbConn,
+    core: DbId,
+    firm: DbId,
+) -> Result<Option<(Direction, i32, SizeClass)>, CommandError> {
+    let rel: Option<(String, i32)> = relationships::table
+        .filter(relationships::core_org_id.eq(core))
+        .filter(relationships::counterparty_org_id.eq(firm))
+        .filter(relationships::status.eq(RelStatus::Active.as_str()))
+        .select((relationships::direction, relationships::tier))
+        .first(conn)
+        .optional()?;
+    let org: Option<(String, Option<String>)> = organisations::table
+        .filter(organisations::id.eq(firm))
+        .select((organisations::status, organisations::size_class))
+        .first(conn)
+        .optional()?;
+    Ok(match (rel, org) {
+        (Some((dir, tier)), Some((status, Some(size))))
+            if status == OrgStatus::Approved.as_str() =>
+        {
+            match (Direction::parse(&dir), SizeClass::parse(&size)) {
+                (Some(d), Some(s)) => Some((d, tier, s)),
+                _ => None,
+            }
+        }
+        _ => None,
+    })
+}
+
+/// `financing.apply`: the holder applies to finance a certificate it
+/// holds, at the quote the plan and LPR in force give for the date.
+pub fn apply(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &ApplyBody,
+) -> Result<serde_json::Value, CommandError> {
+    let cert = certs::load(conn, body.certificate_id)?
+        .filter(|c| c.holder_org_id == org)
+        .ok_or_else(|| rejected(404, "not_found", "no such certificate held by you"))?;
+    if cert.status() != CertStatus::Active {
+        return Err(conflict(format!(
+            "the certificate is {}; only an active certificate can be financed",
+            cert.status()
+        )));
+    }
+    require_asset(view, cert.id, AssetOp::Encumber)?;
+    let on = today(view);
+    if body.financing_date < on {
+        return Err(unprocessable(format!(
+            "financing_date {} is in the past (today is {on})",
+            body.financing_date
+        )));
+    }
+    let (_, terms) = plan_on(conn, cert.program_id, body.financing_date)?;
+    if !terms.products.contains(&Product::Receivables) {
+        return Err(unprocessable(
+            "the plan in force does not enable receivables",
+        ));
+    }
+    if !terms.funders.iter().any(|f| f.org_id == body.funder_org_id) {
+        return Err(unprocessable(format!(
+            "funder_org_id {} is not a funder of this program's plan",
+            body.funder_org_id
+        )));
+    }
+    let e = &terms.eligibility;
+    let size = match counterparty(conn, cert.core_org_id, org)? {
+        Some((dir, tier, size))
+            if e.directions.contains(&dir) && u8::try_from(tier).is_ok_and(|t| t <= e.max_tier) =>
+        {
+            size
+        }
+        _ => {
+            return Err(unprocessable(format!(
+                "you are not eligible under the plan: active {} counterparties up to tier {}",
+                e.directions
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                e.max_tier
+            )));
+        }
+    };
+    let face = money(cert.amount)?;
+    let q: Quote = quote(
+        conn,
+        cert.program_id.0,
+        &QuoteInput {
+            face_amount: face,
+            financing_date: body.financing_date,
+            maturity_date: cert.maturity_date,
+            supplier_size: size,
+        },
+    )
+    .map_err(|e| match e {
+        QuoteError::Db(e) => CommandError::from(e),
+        QuoteError::NoPlan(_) | QuoteError::NoFixing(..) | QuoteError::StaleFixing { .. } => {
+            conflict(e.to_string())
+        }
+        other => unprocessable(other.to_string()),
+    })?;
+    certs::lock(conn, cert.id.0, seq(view))?;
+    let id = DbId::from(body.financing_id);
+    let quote_json = serde_json::to_string(&q).map_err(storage)?;
+    diesel::insert_into(financings::table)
+        .values((
+            financings::id.eq(id),
+            financings::program_id.eq(cert.program_id),
+            financings::core_org_id.eq(cert.core_org_id),
+            financings::certificate_id.eq(cert.id),
+            financings::root_id.eq(cert.root_id),
+            financings::applicant_org_id.eq(org),
+            financings::funder_org_id.eq(DbId::from(body.funder_org_id)),
+            financings::face_amount.eq(DbDecimal(face.amount())),
+            financings::advance_amount.eq(DbDecimal(q.quote.advance_amount.amount())),
+            financings::net_proceeds.eq(DbDecimal(q.quote.net_proceeds.amount())),
+            financings::financing_date.eq(body.financing_date),
+            financings::maturity_date.eq(cert.maturity_date),
+            financings::plan_version.eq(q.plan_version),
+            financings::quote.eq(&quote_json),
+            financings::status.eq(FinancingStatus::Applied.as_str()),
+            financings::updated_seq.eq(seq(view)),
+        ))
+        .execute(conn)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => conflict(format!("financing {} exists already", body.financing_id)),
+            other => other.into(),
+        })?;
+    record_step(conn, view, id, cert.core_org_id, "applied", org, user, None)?;
+    Ok(serde_json::json!({
+        "financing_id": body.financing_id,
+        "status": FinancingStatus::Applied,
+        "certificate_id": cert.id.0,
+        "quote": q,
+    }))
+}
+
+/// The financing, if `org` is its funder.
+fn funded_by(conn: &mut DbConn, org: DbId, id: Uuid) -> Result<FinancingRow, CommandError> {
+    load(conn, id)?
+        .filter(|f| f.funder_org_id == org)
+        .ok_or_else(no_such_financing)
+}
+
+/// `financing.recommend`: the funder's analyst recommends.
+pub fn recommend(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &RecommendBody,
+) -> Result<serde_json::Value, CommandError> {
+    let row = funded_by(conn, org, body.financing_id)?;
+    let next = step(&row, FinancingEvent::Recommend)?;
+    let note = crate::parties::onboarding::text("note", &body.note)?;
+    set_status(conn, view, &row, next)?;
+    let verdict = match body.verdict {
+        Verdict::Approve => "approve",
+        Verdict::Decline => "decline",
+    };
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        "recommended",
+        org,
+        user,
+        Some(&format!("{verdict}: {note}")),
+    )?;
+    Ok(
+        serde_json::json!({ "financing_id": row.id.0, "status": next, "recommendation": body.verdict }),
+    )
+}
+
+/// The analyst who recommended, if any.
+fn recommender(conn: &mut DbConn, id: DbId) -> Result<Option<DbId>, CommandError> {
+    Ok(financing_steps::table
+        .filter(financing_steps::financing_id.eq(id))
+        .filter(financing_steps::step.eq("recommended"))
+        .order(financing_steps::ledger_seq.desc())
+        .select(financing_steps::user_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Sum of the advances of exposed financings matching `filter`.
+fn exposed_sum(conn: &mut DbConn, rows: Vec<DbDecimal>) -> Result<Money, CommandError> {
+    let _ = conn;
+    Money::sum(rows.into_iter().filter_map(|a| Money::new(a.0).ok())).map_err(storage)
+}
+
+fn exposed_statuses() -> Vec<&'static str> {
+    FinancingStatus::EXPOSED
+        .iter()
+        .map(|s| s.as_str())
+        .collect()
+}
+
+/// What the three limits carry now for `row` (excluding `row` itself).
+fn usage(conn: &mut DbConn, row: &FinancingRow) -> Result<Usage, CommandError> {
+    let base = || {
+        financings::table
+            .filter(financings::status.eq_any(exposed_statuses()))
+            .filter(financings::id.ne(row.id))
+            .select(financings::advance_amount)
+    };
+    let program: Vec<DbDecimal> = base()
+        .filter(financings::program_id.eq(row.program_id))
+        .load(conn)?;
+    let funder: Vec<DbDecimal> = base()
+        .filter(financings::program_id.eq(row.program_id))
+        .filter(financings::funder_org_id.eq(row.funder_org_id))
+        .load(conn)?;
+    let counterparty: Vec<DbDecimal> = base()
+        .filter(financings::program_id.eq(row.program_id))
+        .filter(financings::applicant_org_id.eq(row.applicant_org_id))
+        .load(conn)?;
+    Ok(Usage {
+        program: exposed_sum(conn, program)?,
+        funder: exposed_sum(conn, funder)?,
+        counterparty: exposed_sum(conn, counterparty)?,
+    })
+}
+
+/// `financing.decide`: the funder's approver (not the analyst) approves,
+/// within the limits, or declines and releases the certificate.
+pub fn decide(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &DecideBody,
+) -> Result<serde_json::Value, CommandError> {
+    let row = funded_by(conn, org, body.financing_id)?;
+    let event = match body.decision {
+        Verdict::Approve => FinancingEvent::Approve,
+        Verdict::Decline => FinancingEvent::Decline,
+    };
+    let next = step(&row, event)?;
+    if recommender(conn, row.id)? == Some(user) {
+        return Err(rejected(
+            403,
+            "forbidden",
+            "the analyst who recommended cannot also decide (maker and checker are two people)",
+        ));
+    }
+    let note = crate::parties::onboarding::text("note", &body.note)?;
+    let mut answer = serde_json::json!({ "financing_id": row.id.0, "status": next });
+    match body.decision {
+        Verdict::Decline => {
+            require_asset(view, row.certificate_id, AssetOp::Release)?;
+            certs::unlock(conn, row.certificate_id.0, seq(view))?;
+        }
+        Verdict::Approve => {
+            let (_, terms) = plan_on(conn, row.program_id, today(view))?;
+            let line = terms
+                .funders
+                .iter()
+                .find(|f| f.org_id == row.funder_org_id.0)
+                .map(|f| f.line_limit)
+                .ok_or_else(|| {
+                    conflict("the plan in force no longer names you as a funder of this program")
+                })?;
+            let limits = Limits {
+                program: terms.program_limit,
+                funder_line: line,
+                counterparty: terms.counterparty_limit,
+            };
+            let add = money(row.advance_amount)?;
+            check_limits(limits, usage(conn, &row)?, add).map_err(|b| conflict(b.to_string()))?;
+            let f = regulatory_flags(conn, view, &row, add)?;
+            diesel::insert_into(financing_credit::table)
+                .values((
+                    financing_credit::financing_id.eq(row.id),
+                    financing_credit::core_org_id.eq(row.core_org_id),
+                    financing_credit::inclusive_sme.eq(f.inclusive_sme),
+                    financing_credit::first_loan.eq(f.first_loan),
+                ))
+                .execute(conn)?;
+            if let Some(o) = answer.as_object_mut() {
+                o.insert("flags".into(), serde_json::to_value(f).map_err(storage)?);
+            }
+        }
+    }
+    set_status(conn, view, &row, next)?;
+    let step_name = match body.decision {
+        Verdict::Approve => "approved",
+        Verdict::Decline => "declined",
+    };
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        step_name,
+        org,
+        user,
+        Some(&note),
+    )?;
+    Ok(answer)
+}
+
+/// 普惠型小微 (aggregate credit across the platform, this one included,
+/// within the dated ceiling, for a small or micro borrower) and 首贷户.
+fn regulatory_flags(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    row: &FinancingRow,
+    add: Money,
+) -> Result<Flags, CommandError> {
+    let rule: InclusiveRule = plan::policy(conn, "inclusive_sme_loan", today(view))?;
+    let size: Option<String> = organisations::table
+        .filter(organisations::id.eq(row.applicant_org_id))
+        .select(organisations::size_class)
+        .first(conn)?;
+    let size = size
+        .as_deref()
+        .and_then(SizeClass::parse)
+        .ok_or_else(|| storage("the applicant has no size class"))?;
+    let exposed: Vec<DbDecimal> = financings::table
+        .filter(financings::applicant_org_id.eq(row.applicant_org_id))
+        .filter(financings::status.eq_any(exposed_statuses()))
+        .filter(financings::id.ne(row.id))
+        .select(financings::advance_amount)
+        .load(conn)?;
+    let aggregate = exposed_sum(conn, exposed)?
+        .checked_add(add)
+        .map_err(storage)?;
+    let ever: Vec<&str> = FinancingStatus::EVER_LENT
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let before: i64 = financings::table
+        .filter(financings::applicant_org_id.eq(row.applicant_org_id))
+        .filter(financings::status.eq_any(ever))
+        .filter(financings::id.ne(row.id))
+        .count()
+        .get_result(conn)?;
+    Ok(flags(size, aggregate, before > 0, rule))
+}
+
+/// `financing.withdraw`: the applicant withdraws before the decision.
+pub fn withdraw(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &FinancingRef,
+) -> Result<serde_json::Value, CommandError> {
+    let row = load(conn, body.financing_id)?
+        .filter(|f| f.applicant_org_id == org)
+        .ok_or_else(no_such_financing)?;
+    let next = step(&row, FinancingEvent::Withdraw)?;
+    require_asset(view, row.certificate_id, AssetOp::Release)?;
+    certs::unlock(conn, row.certificate_id.0, seq(view))?;
+    set_status(conn, view, &row, next)?;
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        "withdrawn",
+        org,
+        user,
+        None,
+    )?;
+    Ok(serde_json::json!({ "financing_id": row.id.0, "status": next }))
+}
+
+fn close_holding(conn: &mut DbConn, view: &EntryView<'_>, cert: DbId) -> Result<(), CommandError> {
+    diesel::update(
+        certificate_holdings::table
+            .filter(certificate_holdings::certificate_id.eq(cert))
+            .filter(certificate_holdings::to_seq.is_null()),
+    )
+    .set((
+        certificate_holdings::to_seq.eq(Some(seq(view))),
+        certificate_holdings::to_at.eq(Some(now(view))),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Moves a certificate by `event`, checked against the certificate table.
+fn move_certificate(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    cert: &CertRow,
+    event: CertEvent,
+    holder: Option<DbId>,
+) -> Result<(), CommandError> {
+    let next = cert.status().next(event).ok_or_else(|| {
+        conflict(format!(
+            "certificate {} is {}; {event} is not allowed",
+            cert.id.0,
+            cert.status()
+        ))
+    })?;
+    diesel::update(certificates::table.filter(certificates::id.eq(cert.id)))
+        .set((
+            certificates::status.eq(next.as_str()),
+            certificates::holder_org_id.eq(holder.unwrap_or(cert.holder_org_id)),
+            certificates::updated_seq.eq(seq(view)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// `financing.disburse`: the funder pays the net proceeds to the
+/// applicant's verified account on the financing date; the certificate
+/// passes to the funder (notice of assignment to the issuer) and the
+/// 中登网 registration task opens.
+pub fn disburse(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &DisburseBody,
+) -> Result<serde_json::Value, CommandError> {
+    let row = funded_by(conn, org, body.financing_id)?;
+    let next = step(&row, FinancingEvent::Disburse)?;
+    let on = today(view);
+    if on != row.financing_date {
+        return Err(conflict(format!(
+            "the quote is for a disbursement on {}, and today is {on}: the applicant withdraws and applies again at a current quote",
+            row.financing_date
+        )));
+    }
+    let account = crate::parties::accounts::verified_account(
+        conn,
+        row.applicant_org_id,
+        DbId::from(body.account_id),
+    )?;
+    let cert = certs::load(conn, row.certificate_id.0)?
+        .ok_or_else(|| storage("the financed certificate vanished"))?;
+    move_certificate(conn, view, &cert, CertEvent::Finance, Some(org))?;
+    close_holding(conn, view, cert.id)?;
+    diesel::insert_into(certificate_holdings::table)
+        .values((
+            certificate_holdings::certificate_id.eq(cert.id),
+            certificate_holdings::core_org_id.eq(cert.core_org_id),
+            certificate_holdings::holder_org_id.eq(org),
+            certificate_holdings::from_seq.eq(seq(view)),
+            certificate_holdings::from_at.eq(now(view)),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(assignment_notices::table)
+        .values((
+            assignment_notices::id.eq(DbId::new_v7()),
+            assignment_notices::core_org_id.eq(cert.core_org_id),
+            assignment_notices::program_id.eq(cert.program_id),
+            assignment_notices::certificate_id.eq(cert.id),
+            assignment_notices::root_id.eq(cert.root_id),
+            assignment_notices::assignor_org_id.eq(row.applicant_org_id),
+            assignment_notices::assignee_org_id.eq(org),
+            assignment_notices::amount.eq(cert.amount),
+            assignment_notices::ledger_seq.eq(seq(view)),
+            assignment_notices::notified_at.eq(now(view)),
+        ))
+        .execute(conn)?;
+    let net = money(row.net_proceeds)?;
+    cash(
+        conn,
+        view,
+        &row,
+        "disbursement",
+        Some(row.certificate_id),
+        org,
+        row.applicant_org_id,
+        Some(account.id),
+        net,
+    )?;
+    #[derive(Deserialize)]
+    struct Deadline {
+        days_after_disbursement: u32,
+    }
+    let rule: Deadline = plan::policy(conn, "registration_deadline", on)?;
+    let due = on
+        .checked_add_days(Days::new(u64::from(rule.days_after_disbursement)))
+        .ok_or_else(|| storage("registration deadline out of range"))?;
+    diesel::insert_into(registration_tasks::table)
+        .values((
+            registration_tasks::financing_id.eq(row.id),
+            registration_tasks::core_org_id.eq(row.core_org_id),
+            registration_tasks::funder_org_id.eq(org),
+            registration_tasks::due_on.eq(due),
+            registration_tasks::created_seq.eq(seq(view)),
+        ))
+        .execute(conn)?;
+    diesel::update(financing_credit::table.filter(financing_credit::financing_id.eq(row.id)))
+        .set((
+            financing_credit::disbursed_on.eq(Some(on)),
+            financing_credit::account_id.eq(Some(account.id)),
+        ))
+        .execute(conn)?;
+    set_status(conn, view, &row, next)?;
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        "disbursed",
+        org,
+        user,
+        None,
+    )?;
+    Ok(serde_json::json!({
+        "financing_id": row.id.0,
+        "status": next,
+        "paid": net,
+        "account_id": account.id.0,
+        "registration_due_on": due,
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cash(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    row: &FinancingRow,
+    kind: &str,
+    certificate: Option<DbId>,
+    payer: DbId,
+    payee: DbId,
+    account: Option<DbId>,
+    amount: Money,
+) -> Result<(), CommandError> {
+    insert_cash(
+        conn,
+        view,
+        (row.program_id, row.core_org_id),
+        kind,
+        Some(row.id),
+        certificate,
+        payer,
+        payee,
+        account,
+        amount,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_cash(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    (program, core): (DbId, DbId),
+    kind: &str,
+    financing: Option<DbId>,
+    certificate: Option<DbId>,
+    payer: DbId,
+    payee: DbId,
+    account: Option<DbId>,
+    amount: Money,
+) -> Result<(), CommandError> {
+    diesel::insert_into(cash_movements::table)
+        .values((
+            cash_movements::id.eq(DbId::new_v7()),
+            cash_movements::program_id.eq(program),
+            cash_movements::core_org_id.eq(core),
+            cash_movements::kind.eq(kind),
+            cash_movements::financing_id.eq(financing),
+            cash_movements::certificate_id.eq(certificate),
+            cash_movements::payer_org_id.eq(payer),
+            cash_movements::payee_org_id.eq(payee),
+            cash_movements::account_id.eq(account),
+            cash_movements::amount.eq(DbDecimal(amount.amount())),
+            cash_movements::value_date.eq(today(view)),
+            cash_movements::ledger_seq.eq(seq(view)),
+            cash_movements::created_at.eq(now(view)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// `financing.register`: the funder records the 中登网 registration.
+pub fn register(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &RegisterBody,
+) -> Result<serde_json::Value, CommandError> {
+    let row = funded_by(conn, org, body.financing_id)?;
+    let number = crate::parties::onboarding::text("registration_no", &body.registration_no)?;
+    let hash = body.evidence_hash.to_ascii_lowercase();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(unprocessable(
+            "evidence_hash must be the SHA-256 of the registration document, 64 hex digits",
+        ));
+    }
+    let task: Option<(NaiveDate, Option<String>)> = registration_tasks::table
+        .filter(registration_tasks::financing_id.eq(row.id))
+        .select((
+            registration_tasks::due_on,
+            registration_tasks::registration_no,
+        ))
+        .first(conn)
+        .optional()?;
+    let (due, done) =
+        task.ok_or_else(|| conflict("no registration task: the financing is not disbursed"))?;
+    if done.is_some() {
+        return Err(conflict("the registration is recorded already"));
+    }
+    diesel::update(registration_tasks::table.filter(registration_tasks::financing_id.eq(row.id)))
+        .set((
+            registration_tasks::registration_no.eq(Some(&number)),
+            registration_tasks::evidence_hash.eq(Some(&hash)),
+            registration_tasks::done_seq.eq(Some(seq(view))),
+            registration_tasks::done_at.eq(Some(now(view))),
+        ))
+        .execute(conn)?;
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        "registered",
+        org,
+        user,
+        Some(&number),
+    )?;
+    Ok(serde_json::json!({
+        "financing_id": row.id.0,
+        "registration_no": number,
+        "due_on": due,
+        "late": today(view) > due,
+    }))
+}
+
+/// The overdue figures of a disbursed financing on `on`: the funder's
+/// claim is the financed face value, due at maturity, past due after the
+/// plan's grace days, with penalty interest at the contract rate × (1 +
+/// the plan's uplift).
+pub fn overdue_on(
+    conn: &mut DbConn,
+    row: &FinancingRow,
+    on: NaiveDate,
+) -> Result<OverdueAssessment, CommandError> {
+    let (_, terms) = plan_on(conn, row.program_id, row.financing_date)?;
+    let q: serde_json::Value = serde_json::from_str(&row.quote).map_err(storage)?;
+    let rate = q
+        .get("quote")
+        .and_then(|v| v.get("rate"))
+        .cloned()
+        .ok_or_else(|| storage("the stored quote has no rate"))?;
+    let rate = serde_json::from_value(rate).map_err(storage)?;
+    let penalty = PenaltyRate::new(rate, PenaltyKind::Overdue, terms.penalty_uplift)
+        .map_err(|e| unprocessable(e.to_string()))?;
+    assess_overdue(&OverdueRequest {
+        overdue_principal: money(row.face_amount)?,
+        unpaid_interest: Money::ZERO,
+        due_date: row.maturity_date,
+        grace_days: u32::from(terms.grace_days),
+        as_of: on,
+        penalty,
+        capitalisation_dates: vec![],
+    })
+    .map_err(|e| unprocessable(e.to_string()))
+}
+
+/// `financing.classify`: the funder records the five-class classification
+/// (at least the floor days past due give) as of today.
+pub fn classify(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &FinancingRef,
+) -> Result<serde_json::Value, CommandError> {
+    let row = funded_by(conn, org, body.financing_id)?;
+    if !matches!(
+        row.status(),
+        FinancingStatus::Disbursed | FinancingStatus::Recourse
+    ) {
+        return Err(conflict(format!(
+            "the financing is {}; only an outstanding financing is classified",
+            row.status()
+        )));
+    }
+    let a = overdue_on(conn, &row, today(view))?;
+    let class = serde_json::to_value(a.classification).map_err(storage)?;
+    let class_name = class.as_str().unwrap_or("normal").to_owned();
+    diesel::update(financing_credit::table.filter(financing_credit::financing_id.eq(row.id)))
+        .set((
+            financing_credit::risk_class.eq(Some(&class_name)),
+            financing_credit::days_past_due
+                .eq(Some(i32::try_from(a.days_past_due).unwrap_or(i32::MAX))),
+            financing_credit::classified_on.eq(Some(today(view))),
+        ))
+        .execute(conn)?;
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        "classified",
+        org,
+        user,
+        Some(&format!(
+            "{class_name} ({}), {} days past due",
+            a.classification.chinese_name(),
+            a.days_past_due
+        )),
+    )?;
+    Ok(serde_json::json!({
+        "financing_id": row.id.0,
+        "risk_class": class,
+        "risk_class_zh": a.classification.chinese_name(),
+        "days_past_due": a.days_past_due,
+        "penalty_interest": a.penalty_interest,
+        "total_due": a.total_due,
+    }))
+}
+
+/// `financing.recourse`: with a plan that allows it, the funder turns to
+/// the supplier for an overdue financing.
+pub fn recourse(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &RecourseBody,
+) -> Result<serde_json::Value, CommandError> {
+    let row = funded_by(conn, org, body.financing_id)?;
+    let next = step(&row, FinancingEvent::ExerciseRecourse)?;
+    let (_, terms) = plan_on(conn, row.program_id, row.financing_date)?;
+    if !terms.recourse {
+        return Err(conflict(
+            "the plan this financing was made under is without recourse: the funder bears the issuer's default",
+        ));
+    }
+    let a = overdue_on(conn, &row, today(view))?;
+    if a.days_past_due == 0 {
+        return Err(conflict(format!(
+            "the financing is not past due (past due from {})",
+            a.past_due_start
+        )));
+    }
+    let note = crate::parties::onboarding::text("note", &body.note)?;
+    set_status(conn, view, &row, next)?;
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        "recourse",
+        org,
+        user,
+        Some(&note),
+    )?;
+    Ok(serde_json::json!({
+        "financing_id": row.id.0,
+        "status": next,
+        "claim": a.total_due,
+        "days_past_due": a.days_past_due,
+    }))
+}
+
+/// The parts of a root certificate the issuer's payment is shared among:
+/// every certificate of the root that is not split, settled or void.
+pub fn parts(conn: &mut DbConn, root: DbId) -> Result<Vec<CertRow>, CommandError> {
+    let live = [
+        CertStatus::Active.as_str(),
+        CertStatus::Locked.as_str(),
+        CertStatus::Financed.as_str(),
+    ];
+    Ok(certificates::table
+        .filter(certificates::root_id.eq(root))
+        .filter(certificates::status.eq_any(live))
+        .order(certificates::id.asc())
+        .select(certs::CERT_COLUMNS)
+        .load(conn)?)
+}
+
+/// The payouts a full payment of `root` makes now.
+pub fn payouts(conn: &mut DbConn, root: DbId) -> Result<(Money, Vec<PayoutBody>), CommandError> {
+    let parts = parts(conn, root)?;
+    let shares: Vec<Part> = parts
+        .iter()
+        .map(|c| {
+            Ok(Part {
+                certificate: c.id.0,
+                holder: c.holder_org_id.0,
+                amount: money(c.amount)?,
+            })
+        })
+        .collect::<Result<_, CommandError>>()?;
+    let total = Money::sum(shares.iter().map(|p| p.amount)).map_err(storage)?;
+    let out = clearing::pro_rata(total, &shares).map_err(|e| conflict(e.to_string()))?;
+    Ok((
+        total,
+        out.into_iter()
+            .map(|p| PayoutBody {
+                certificate_id: p.certificate,
+                holder_org_id: p.holder,
+                amount: p.amount,
+            })
+            .collect(),
+    ))
+}
+
+/// `certificate.clear`: the issuer pays the root's face value, which is
+/// shared to every current holder pro rata; parts and financings settle.
+pub fn clear(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &ClearBody,
+) -> Result<serde_json::Value, CommandError> {
+    let root = certs::load(conn, body.root_id)?
+        .filter(|c| c.core_org_id == org && c.id == c.root_id)
+        .ok_or_else(|| rejected(404, "not_found", "no such root certificate issued by you"))?;
+    let face = money(root.amount)?;
+    if body.amount != face {
+        return Err(unprocessable(format!(
+            "amount must be the root's face value {face}: the issuer pays the whole payable"
+        )));
+    }
+    let live = parts(conn, root.id)?;
+    if let Some(locked) = live.iter().find(|c| c.status() == CertStatus::Locked) {
+        return Err(conflict(format!(
+            "part {} is locked by a financing that is not disbursed; the funder decides or the applicant withdraws first",
+            locked.id.0
+        )));
+    }
+    let (total, expected) = payouts(conn, root.id)?;
+    if total != face {
+        return Err(storage(format!(
+            "the parts of {} add up to {total}, not its face value {face}",
+            root.id.0
+        )));
+    }
+    if body.payouts != expected {
+        return Err(unprocessable(format!(
+            "payouts must be exactly those of GET /v1/certificates/{}/clearing: {}",
+            root.id.0,
+            serde_json::to_string(&expected).unwrap_or_default()
+        )));
+    }
+    let key = (root.program_id, root.core_org_id);
+    insert_cash(
+        conn,
+        view,
+        key,
+        "clearing_deposit",
+        None,
+        Some(root.id),
+        org,
+        org,
+        None,
+        face,
+    )?;
+    let mut settled = Vec::new();
+    for part in &live {
+        let amount = money(part.amount)?;
+        let financing: Option<FinancingRow> = financings::table
+            .filter(financings::certificate_id.eq(part.id))
+            .filter(financings::status.eq_any([
+                FinancingStatus::Disbursed.as_str(),
+                FinancingStatus::Recourse.as_str(),
+            ]))
+            .first(conn)
+            .optional()?;
+        if let Some(f) = &financing {
+            require_asset(view, part.id, AssetOp::Release)?;
+            let next = step(f, FinancingEvent::Settle)?;
+            set_status(conn, view, f, next)?;
+            record_step(
+                conn,
+                view,
+                f.id,
+                f.core_org_id,
+                "settled",
+                org,
+                user,
+                Some("cleared at maturity"),
+            )?;
+            settled.push(f.id.0);
+        }
+        insert_cash(
+            conn,
+            view,
+            key,
+            "clearing_payout",
+            financing.as_ref().map(|f| f.id),
+            Some(part.id),
+            org,
+            part.holder_org_id,
+            None,
+            amount,
+        )?;
+        move_certificate(conn, view, part, CertEvent::Settle, None)?;
+        close_holding(conn, view, part.id)?;
+    }
+    Ok(serde_json::json!({
+        "root_id": root.id.0,
+        "paid": face,
+        "payouts": expected,
+        "financings_settled": settled,
+    }))
+}
+
+/// Whether `org` may read financing `row`: applicant, funder, the core
+/// firm whose program it is, or the operator.
+pub fn can_see(row: &FinancingRow, org: DbId, operator: bool) -> bool {
+    operator || [row.applicant_org_id, row.funder_org_id, row.core_org_id].contains(&org)
+}
+
+/// A financing as lists show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FinancingSummary {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub program_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub certificate_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub root_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub applicant_org_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub funder_org_id: Uuid,
+    pub status: FinancingStatus,
+    #[schema(value_type = String)]
+    pub face_amount: Money,
+    #[schema(value_type = String)]
+    pub advance_amount: Money,
+    #[schema(value_type = String)]
+    pub net_proceeds: Money,
+    #[schema(value_type = String, format = Date)]
+    pub financing_date: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub maturity_date: NaiveDate,
+    pub plan_version: i32,
+}
+
+impl crate::listing::CsvRow for FinancingSummary {
+    const COLUMNS: &'static [&'static str] = &[
+        "financing_id",
+        "program_id",
+        "certificate_id",
+        "root_id",
+        "applicant_org_id",
+        "funder_org_id",
+        "status",
+        "face_amount",
+        "advance_amount",
+        "net_proceeds",
+        "financing_date",
+        "maturity_date",
+        "plan_version",
+    ];
+}
+
+impl FinancingRow {
+    pub fn summary(&self) -> Result<FinancingSummary, CommandError> {
+        Ok(FinancingSummary {
+            financing_id: self.id.0,
+            program_id: self.program_id.0,
+            certificate_id: self.certificate_id.0,
+            root_id: self.root_id.0,
+            applicant_org_id: self.applicant_org_id.0,
+            funder_org_id: self.funder_org_id.0,
+            status: self.status(),
+            face_amount: money(self.face_amount)?,
+            advance_amount: money(self.advance_amount)?,
+            net_proceeds: money(self.net_proceeds)?,
+            financing_date: self.financing_date,
+            maturity_date: self.maturity_date,
+            plan_version: self.plan_version,
+        })
+    }
+}
+
+/// Financings `org` is a party to (the operator sees all), by id, after
+/// the cursor, optionally of one status.
+pub fn visible(
+    conn: &mut DbConn,
+    org: DbId,
+    operator: bool,
+    status: Option<FinancingStatus>,
+    after: Option<DbId>,
+    limit: i64,
+) -> Result<Vec<FinancingRow>, diesel::result::Error> {
+    let mut q = financings::table.into_boxed();
+    if !operator {
+        q = q.filter(
+            financings::applicant_org_id
+                .eq(org)
+                .or(financings::funder_org_id.eq(org))
+                .or(financings::core_org_id.eq(org)),
+        );
+    }
+    if let Some(s) = status {
+        q = q.filter(financings::status.eq(s.as_str()));
+    }
+    if let Some(a) = after {
+        q = q.filter(financings::id.gt(a));
+    }
+    q.order(financings::id.asc()).limit(limit).load(conn)
+}
+
+/// One step of a financing's history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepView {
+    pub step: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub org_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: Uuid,
+    pub note: Option<String>,
+    pub ledger_seq: i64,
+    pub at: String,
+}
+
+/// A cash movement.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CashView {
+    pub kind: String,
+    #[schema(value_type = String, format = Uuid)]
+    pub payer_org_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub payee_org_id: Uuid,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub account_id: Option<Uuid>,
+    #[schema(value_type = String)]
+    pub amount: Money,
+    #[schema(value_type = String, format = Date)]
+    pub value_date: NaiveDate,
+    pub ledger_seq: i64,
+}
+
+/// A 中登网 registration task.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegistrationTask {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub funder_org_id: Uuid,
+    #[schema(value_type = String, format = Date)]
+    pub due_on: NaiveDate,
+    pub registration_no: Option<String>,
+    pub evidence_hash: Option<String>,
+    pub done_seq: Option<i64>,
+    /// Open and past its due date.
+    pub overdue: bool,
+}
+
+impl crate::listing::CsvRow for RegistrationTask {
+    const COLUMNS: &'static [&'static str] = &[
+        "financing_id",
+        "funder_org_id",
+        "due_on",
+        "registration_no",
+        "evidence_hash",
+        "done_seq",
+        "overdue",
+    ];
+}
+
+/// What the approval found and the latest classification.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreditView {
+    pub inclusive_sme: bool,
+    pub first_loan: bool,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub disbursed_on: Option<NaiveDate>,
+    pub risk_class: Option<String>,
+    pub days_past_due: Option<i32>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub classified_on: Option<NaiveDate>,
+}
+
+/// Everything about one financing its parties need to act.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FinancingDetail {
+    #[serde(flatten)]
+    pub summary: FinancingSummary,
+    /// The quote the applicant signed for (advance, discount interest,
+    /// fees with payers, net proceeds, XIRR, total cost, LPR fixing).
+    #[schema(value_type = Object)]
+    pub quote: serde_json::Value,
+    pub steps: Vec<StepView>,
+    pub credit: Option<CreditView>,
+    pub registration: Option<RegistrationTask>,
+    pub cash: Vec<CashView>,
+    /// Days past due, class, penalty interest as of today, once past
+    /// maturity and not settled.
+    #[schema(value_type = Option<Object>)]
+    pub overdue: Option<serde_json::Value>,
+}
+
+type TaskRow = (
+    DbId,
+    DbId,
+    NaiveDate,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+type CreditRow = (
+    bool,
+    bool,
+    Option<NaiveDate>,
+    Option<String>,
+    Option<i32>,
+    Option<NaiveDate>,
+);
+type CashRow = (String, DbId, DbId, Option<DbId>, DbDecimal, NaiveDate, i64);
+
+fn task_view(t: TaskRow, on: NaiveDate) -> RegistrationTask {
+    RegistrationTask {
+        financing_id: t.0.0,
+        funder_org_id: t.1.0,
+        due_on: t.2,
+        overdue: t.3.is_none() && on > t.2,
+        registration_no: t.3,
+        evidence_hash: t.4,
+        done_seq: t.5,
+    }
+}
+
+fn task_columns() -> (
+    registration_tasks::financing_id,
+    registration_tasks::funder_org_id,
+    registration_tasks::due_on,
+    registration_tasks::registration_no,
+    registration_tasks::evidence_hash,
+    registration_tasks::done_seq,
+) {
+    (
+        registration_tasks::financing_id,
+        registration_tasks::funder_org_id,
+        registration_tasks::due_on,
+        registration_tasks::registration_no,
+        registration_tasks::evidence_hash,
+        registration_tasks::done_seq,
+    )
+}
+
+/// The detail of `row` as of `on`.
+pub fn detail(
+    conn: &mut DbConn,
+    row: &FinancingRow,
+    on: NaiveDate,
+) -> Result<FinancingDetail, CommandError> {
+    let steps: Vec<(String, DbId, DbId, Option<String>, i64, DbInstant)> = financing_steps::table
+        .filter(financing_steps::financing_id.eq(row.id))
+        .order(financing_steps::ledger_seq.asc())
+        .select((
+            financing_steps::step,
+            financing_steps::org_id,
+            financing_steps::user_id,
+            financing_steps::note,
+            financing_steps::ledger_seq,
+            financing_steps::at,
+        ))
+        .load(conn)?;
+    let credit: Option<CreditRow> = financing_credit::table
+        .filter(financing_credit::financing_id.eq(row.id))
+        .select((
+            financing_credit::inclusive_sme,
+            financing_credit::first_loan,
+            financing_credit::disbursed_on,
+            financing_credit::risk_class,
+            financing_credit::days_past_due,
+            financing_credit::classified_on,
+        ))
+        .first(conn)
+        .optional()?;
+    let task: Option<TaskRow> = registration_tasks::table
+        .filter(registration_tasks::financing_id.eq(row.id))
+        .select(task_columns())
+        .first(conn)
+        .optional()?;
+    let cash: Vec<CashRow> = cash_movements::table
+        .filter(cash_movements::financing_id.eq(row.id))
+        .order(cash_movements::ledger_seq.asc())
+        .select((
+            cash_movements::kind,
+            cash_movements::payer_org_id,
+            cash_movements::payee_org_id,
+            cash_movements::account_id,
+            cash_movements::amount,
+            cash_movements::value_date,
+            cash_movements::ledger_seq,
+        ))
+        .load(conn)?;
+    let overdue = if matches!(
+        row.status(),
+        FinancingStatus::Disbursed | FinancingStatus::Recourse
+    ) && on > row.maturity_date
+    {
+        let a = overdue_on(conn, row, on)?;
+        Some(serde_json::json!({
+            "as_of": on,
+            "past_due_start": a.past_due_start,
+            "days_past_due": a.days_past_due,
+            "classification": a.classification,
+            "classification_zh": a.classification.chinese_name(),
+            "penalty_rate": a.penalty,
+            "penalty_interest": a.penalty_interest,
+            "compound_interest": a.compound_interest,
+            "total_due": a.total_due,
+        }))
+    } else {
+        None
+    };
+    Ok(FinancingDetail {
+        summary: row.summary()?,
+        quote: serde_json::from_str(&row.quote).map_err(storage)?,
+        steps: steps
+            .into_iter()
+            .map(|s| StepView {
+                step: s.0,
+                org_id: s.1.0,
+                user_id: s.2.0,
+                note: s.3,
+                ledger_seq: s.4,
+                at: scf_ledger::time::Timestamp::from_datetime(s.5.0).to_string(),
+            })
+            .collect(),
+        credit: credit.map(|c| CreditView {
+            inclusive_sme: c.0,
+            first_loan: c.1,
+            disbursed_on: c.2,
+            risk_class: c.3,
+            days_past_due: c.4,
+            classified_on: c.5,
+        }),
+        registration: task.map(|t| task_view(t, on)),
+        cash: cash
+            .into_iter()
+            .map(|c| {
+                Ok(CashView {
+                    kind: c.0,
+                    payer_org_id: c.1.0,
+                    payee_org_id: c.2.0,
+                    account_id: c.3.map(|a| a.0),
+                    amount: money(c.4)?,
+                    value_date: c.5,
+                    ledger_seq: c.6,
+                })
+            })
+            .collect::<Result<_, CommandError>>()?,
+        overdue,
+    })
+}
+
+/// Which registration tasks to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    Open,
+    Overdue,
+    Done,
+}
+
+/// The funder's registration tasks (the operator's: all), by financing id.
+pub fn tasks(
+    conn: &mut DbConn,
+    org: DbId,
+    operator: bool,
+    state: Option<TaskState>,
+    on: NaiveDate,
+    after: Option<DbId>,
+    limit: i64,
+) -> Result<Vec<RegistrationTask>, diesel::result::Error> {
+    let mut q = registration_tasks::table
+        .select(task_columns())
+        .into_boxed();
+    if !operator {
+        q = q.filter(registration_tasks::funder_org_id.eq(org));
+    }
+    match state {
+        Some(TaskState::Open) => q = q.filter(registration_tasks::done_seq.is_null()),
+        Some(TaskState::Overdue) => {
+            q = q
+                .filter(registration_tasks::done_seq.is_null())
+                .filter(registration_tasks::due_on.lt(on));
+        }
+        Some(TaskState::Done) => q = q.filter(registration_tasks::done_seq.is_not_null()),
+        None => {}
+    }
+    if let Some(a) = after {
+        q = q.filter(registration_tasks::financing_id.gt(a));
+    }
+    let rows: Vec<TaskRow> = q
+        .order(registration_tasks::financing_id.asc())
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|t| task_view(t, on)).collect())
+}
+
+/// What a full payment of a root would pay now, for the issuer to sign.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClearingPreview {
+    #[schema(value_type = String, format = Uuid)]
+    pub root_id: Uuid,
+    #[schema(value_type = String)]
+    pub face_amount: Money,
+    #[schema(value_type = String, format = Date)]
+    pub maturity_date: NaiveDate,
+    pub payouts: Vec<PayoutBody>,
+    /// Asset keys (hex) the clearing intent must release: the financed
+    /// parts'.
+    pub release_assets: Vec<String>,
+}
+
+pub fn preview(conn: &mut DbConn, root: &CertRow) -> Result<ClearingPreview, CommandError> {
+    let (_, payouts) = payouts(conn, root.id)?;
+    let financed: Vec<DbId> = financings::table
+        .filter(financings::root_id.eq(root.id))
+        .filter(financings::status.eq_any([
+            FinancingStatus::Disbursed.as_str(),
+            FinancingStatus::Recourse.as_str(),
+        ]))
+        .select(financings::certificate_id)
+        .load(conn)?;
+    let mut release_assets = financed
+        .iter()
+        .map(|c| {
+            AssetKey::payables_certificate(&c.0.to_string())
+                .map(|k| k.to_hex())
+                .map_err(storage)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    release_assets.sort();
+    Ok(ClearingPreview {
+        root_id: root.id.0,
+        face_amount: money(root.amount)?,
+        maturity_date: root.maturity_date,
+        payouts,
+        release_assets,
+    })
+}
