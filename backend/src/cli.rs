@@ -34,7 +34,8 @@ enum Command {
     /// Settings come from built-in defaults, then the TOML file given by
     /// --config (or SCF_CONFIG), then SCF_* environment variables:
     /// SCF_LISTEN, SCF_DATA_DIR, SCF_DATABASE_URL, SCF_LOG, SCF_LOG_FORMAT,
-    /// SCF_MAX_BODY_BYTES, SCF_CLOCK_SKEW_SECS, SCF_ORIGIN, SCF_TEST_MODE.
+    /// SCF_MAX_BODY_BYTES, SCF_MAX_BULK_BYTES, SCF_CLOCK_SKEW_SECS, SCF_ORIGIN,
+    /// SCF_TEST_MODE.
     Serve {
         /// TOML settings file; keys are the variable names without SCF_, in
         /// lowercase (listen, data_dir, ...).

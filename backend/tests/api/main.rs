@@ -25,3 +25,4 @@ mod programs;
 mod shell;
 mod signed_fuzz;
 mod support;
+mod trade;
