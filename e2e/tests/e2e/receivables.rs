@@ -662,7 +662,7 @@ async fn receivables() {
                 &f.analyst,
                 &format!("/v1/financings/{id}/registration"),
                 "financing.register",
-                json!({"financing_id": id, "registration_no": format!("ZD{}", &id[..8]),
+                json!({"financing_id": id, "registration_no": format!("ZD{}", &id[id.len() - 12..]),
                     "evidence_hash": "5e".repeat(32)}),
                 &[],
                 200,
