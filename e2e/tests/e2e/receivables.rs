@@ -712,6 +712,16 @@ async fn receivables() {
         .await
         .expect(200);
     assert_eq!(preview["face_amount"], "1000000.00", "{preview}");
+    // A client without the ledger crate derives the same key from the
+    // certificate id (SPEC §6), as docs/RECEIVABLES.md does with sha256sum.
+    let by_hand = scf_ledger::hash::to_hex(&scf_ledger::hash::sha256(
+        format!(
+            "scf-ledger/v1/asset\npayables_certificate\n{}",
+            a.to_ascii_uppercase()
+        )
+        .as_bytes(),
+    ));
+    assert_eq!(by_hand, certificate_key(&a).to_hex());
     let mut expected_release = vec![certificate_key(&a).to_hex(), certificate_key(&c).to_hex()];
     expected_release.sort();
     assert_eq!(
