@@ -38,6 +38,12 @@ impl Platform {
         Timestamp::parse(t["now"].as_str().unwrap()).unwrap()
     }
 
+    /// `who`, talking to the server as it runs now (a restart gives it a
+    /// fresh HTTP client, and may give it another port).
+    fn rebase(&self, who: &Client) -> Client {
+        who.rebased(self.server.http(), &self.server.base)
+    }
+
     async fn today(&self) -> NaiveDate {
         self.now().await.as_datetime().date_naive()
     }
@@ -800,6 +806,25 @@ async fn receivables() {
         2,
         "{settled_list}"
     );
+
+    // A restart (SIGTERM, then serve on the same data): all of the above is
+    // durable, and in test mode the platform clock resumes at the moved
+    // time, not at the wall clock 90 days behind it.
+    p.server.stop();
+    p.server.restart().await;
+    assert_eq!(p.today().await, maturity);
+    let core = Core {
+        admin: p.rebase(&core.admin),
+        maker: p.rebase(&core.maker),
+        checker: p.rebase(&core.checker),
+    };
+    let f = Funder {
+        admin: p.rebase(&f.admin),
+        analyst: p.rebase(&f.analyst),
+        approver: p.rebase(&f.approver),
+    };
+    let t1 = p.rebase(&t1);
+    assert_eq!(financing(&t1, &fin1).await["status"], "settled");
 
     // A second certificate goes unpaid. The fixing published 90 days ago
     // is stale now: the application is refused until a current one is in.
