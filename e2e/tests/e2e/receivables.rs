@@ -796,6 +796,16 @@ async fn receivables() {
     for id in [&fin1, &fin2] {
         assert_eq!(financing(&core.admin, id).await["status"], "settled");
     }
+    // Paid off: nothing is left to clear, and tier 1 holds nothing live.
+    let again = core.checker.get(&clear_path).await;
+    assert_eq!(
+        again.status,
+        409,
+        "{}",
+        String::from_utf8_lossy(&again.body)
+    );
+    let held = t1.get("/v1/certificates/held").await.expect(200);
+    assert_eq!(held["available_balance"], "0.00", "{held}");
     let settled_list = f
         .approver
         .get("/v1/financings?status=settled")
