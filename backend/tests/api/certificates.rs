@@ -88,7 +88,7 @@ pub async fn propose(
             "/v1/certificates",
             "certificate.propose",
             json!({"certificate_id": id, "program_id": w.program, "holder_org_id": holder.org,
-                "face_value": face, "maturity_date": maturity, "invoice_ids": [uuid::Uuid::new_v4()]}),
+                "face_value": face, "maturity_date": maturity, "invoice_ids": []}),
         )
         .await;
     (s, b, id)
