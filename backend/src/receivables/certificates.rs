@@ -446,8 +446,8 @@ pub fn confirm(
     // The trade behind the payable: the invoices it names are the
     // supplier's to this core firm, confirmed and backing no other
     // certificate; they are assigned to this one and must cover its face.
-    let invoice_ids: Vec<Uuid> = serde_json::from_str(&row.invoice_ids)
-        .map_err(|e| CommandError::Storage(e.to_string()))?;
+    let invoice_ids: Vec<Uuid> =
+        serde_json::from_str(&row.invoice_ids).map_err(|e| CommandError::Storage(e.to_string()))?;
     if !invoice_ids.is_empty() {
         let backed = crate::trade::invoices::assign_to_certificate(
             conn,
