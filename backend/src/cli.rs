@@ -34,7 +34,8 @@ enum Command {
     /// Settings come from built-in defaults, then the TOML file given by
     /// --config (or SCF_CONFIG), then SCF_* environment variables:
     /// SCF_LISTEN, SCF_DATA_DIR, SCF_DATABASE_URL, SCF_LOG, SCF_LOG_FORMAT,
-    /// SCF_MAX_BODY_BYTES, SCF_CLOCK_SKEW_SECS, SCF_ORIGIN, SCF_TEST_MODE.
+    /// SCF_MAX_BODY_BYTES, SCF_MAX_BULK_BYTES, SCF_CLOCK_SKEW_SECS, SCF_ORIGIN,
+    /// SCF_TEST_MODE.
     Serve {
         /// TOML settings file; keys are the variable names without SCF_, in
         /// lowercase (listen, data_dir, ...).
@@ -54,8 +55,9 @@ enum Command {
     ///
     /// Reads an intent or a template (any JSON formatting). Missing members
     /// are filled: key_id from the key, id a new UUIDv7, client_time now,
-    /// schema 1, assets [], subject "". The result is canonicalised (RFC
-    /// 8785), checked, signed, and printed as {"intent": "...", "sigs": [...]}.
+    /// schema 1, assets [], subject "". Assets are put in ascending order of
+    /// key. The result is canonicalised (RFC 8785), checked, signed, and
+    /// printed as {"intent": "...", "sigs": [...]}.
     Sign {
         /// Secret key file written by `scf keygen`.
         #[arg(long, value_name = "FILE")]
@@ -390,6 +392,16 @@ pub fn sign_template(
         .or_insert_with(|| Value::from(SCHEMA_VERSION));
     obj.entry("assets")
         .or_insert_with(|| Value::Array(Vec::new()));
+    // The canonical form lists asset keys ascending (ledger SPEC §4), but
+    // their order means nothing: a template may name them in any order,
+    // as a clearing that releases several parts does. A key named twice
+    // stays twice and is refused by the check below.
+    if let Some(Value::Array(assets)) = obj.get_mut("assets") {
+        assets.sort_by(|a, b| {
+            let key = |v: &Value| v.get("key").and_then(Value::as_str).map(str::to_owned);
+            key(a).cmp(&key(b))
+        });
+    }
     obj.entry("subject")
         .or_insert_with(|| Value::String(String::new()));
 

@@ -12,6 +12,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./scf-data";
 pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Room for a 10,000-row bulk upload (about 2 MB) several times over.
+pub const DEFAULT_MAX_BULK_BYTES: usize = 16 * 1024 * 1024;
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
 pub const DEFAULT_IDEMPOTENCY_TTL_HOURS: u64 = 24;
 pub const DEFAULT_ORIGIN: &str = "scf.local/ledger";
@@ -73,6 +75,8 @@ pub struct Settings {
     pub log: String,
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
+    /// The body limit of the bulk-upload routes (`trade::BULK_PATHS`) only.
+    pub max_bulk_bytes: usize,
     /// How far an intent's `client_time` may be from the server clock.
     pub clock_skew_secs: u64,
     /// How long a stored idempotent answer is kept for retries.
@@ -115,6 +119,7 @@ struct FileSettings {
     log: Option<String>,
     log_format: Option<String>,
     max_body_bytes: Option<u64>,
+    max_bulk_bytes: Option<u64>,
     clock_skew_secs: Option<u64>,
     idempotency_ttl_hours: Option<u64>,
     rate_limit_per_sec: Option<u64>,
@@ -196,6 +201,16 @@ impl Settings {
         let max_body_bytes = usize::try_from(max_body)
             .map_err(|_| invalid("SCF_MAX_BODY_BYTES", "is too large for this machine"))?;
 
+        let max_bulk = match env("SCF_MAX_BULK_BYTES") {
+            Some(v) => parse_u64("SCF_MAX_BULK_BYTES", &v)?,
+            None => f.max_bulk_bytes.unwrap_or(DEFAULT_MAX_BULK_BYTES as u64),
+        };
+        if max_bulk == 0 {
+            return Err(invalid("SCF_MAX_BULK_BYTES", "must be at least 1"));
+        }
+        let max_bulk_bytes = usize::try_from(max_bulk)
+            .map_err(|_| invalid("SCF_MAX_BULK_BYTES", "is too large for this machine"))?;
+
         let clock_skew_secs = match env("SCF_CLOCK_SKEW_SECS") {
             Some(v) => parse_u64("SCF_CLOCK_SKEW_SECS", &v)?,
             None => f.clock_skew_secs.unwrap_or(DEFAULT_CLOCK_SKEW_SECS),
@@ -258,6 +273,7 @@ impl Settings {
             log,
             log_format,
             max_body_bytes,
+            max_bulk_bytes,
             clock_skew_secs,
             idempotency_ttl_hours,
             rate_limit,
@@ -386,6 +402,7 @@ mod tests {
         assert_eq!(s.log, "info");
         assert_eq!(s.log_format, LogFormat::Pretty);
         assert_eq!(s.max_body_bytes, 1 << 20);
+        assert_eq!(s.max_bulk_bytes, 16 << 20);
         assert_eq!(s.clock_skew_secs, 300);
         let limit = s.rate_limit.unwrap();
         assert_eq!((limit.per_sec.get(), limit.burst.get()), (500, 1000));

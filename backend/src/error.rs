@@ -154,6 +154,9 @@ impl fmt::Display for ErrorCode {
 /// One invalid input field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
+    /// For a bulk request, the 0-based index of the row at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
     /// The field, as a JSON member name or dotted path.
     pub field: String,
     pub message: String,
@@ -460,6 +463,7 @@ mod tests {
     fn problem_has_rfc9457_members() {
         let p = ApiError::unprocessable("bad intent")
             .with_errors(vec![FieldError {
+                row: None,
                 field: "intent".into(),
                 message: "not canonical".into(),
             }])

@@ -20,6 +20,7 @@ pub mod receivables;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod trade;
 
 pub use config::Settings;
 pub use error::{ApiError, ErrorCode};

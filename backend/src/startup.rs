@@ -224,9 +224,13 @@ async fn reject_oversized(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let limit = req
-        .app_data::<web::Data<Settings>>()
-        .map(|s| s.max_body_bytes);
+    let limit = req.app_data::<web::Data<Settings>>().map(|s| {
+        if crate::routes::trade::is_bulk_path(req.path()) {
+            s.max_bulk_bytes
+        } else {
+            s.max_body_bytes
+        }
+    });
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)

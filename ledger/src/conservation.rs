@@ -14,6 +14,7 @@ pub mod types {
     pub const PROPOSE: &str = "certificate.propose";
     pub const CONFIRM: &str = "certificate.confirm";
     pub const SPLIT: &str = "certificate.split";
+    pub const CLEAR: &str = "certificate.clear";
 }
 
 /// Most children one split may name; more is refused before any sum.
@@ -72,12 +73,18 @@ enum Cert {
     Live(Fen),
     /// Split into children: its amount lives on in them.
     Spent,
+    /// Paid out by the issuer's clearing of its root.
+    Cleared,
 }
 
 /// State: every certificate id the ledger has named, and its amount.
 #[derive(Debug, Default, Clone)]
 pub struct SplitConservesAmount {
     certs: HashMap<String, Cert>,
+    /// The root each certificate descends from (a root is its own).
+    root_of: HashMap<String, String>,
+    /// Each root's confirmed face value.
+    faces: HashMap<String, Fen>,
 }
 
 fn bad(message: impl Into<String>) -> Violation {
@@ -141,7 +148,91 @@ fn read_split(intent: &Intent) -> Result<Split<'_>, Violation> {
     })
 }
 
+/// What a clearing intent claims: the root, the amount paid, the payouts.
+struct Clear<'a> {
+    root: &'a str,
+    amount: Fen,
+    payouts: Vec<(&'a str, Fen)>,
+}
+
+fn read_clear(intent: &Intent) -> Result<Clear<'_>, Violation> {
+    let root = id_at(intent.body.get("root_id"), "body.root_id")?;
+    let amount = amount_at(intent.body.get("amount"), "body.amount")?;
+    let items = intent
+        .body
+        .get("payouts")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| bad("body.payouts must be a non-empty array"))?;
+    let mut payouts = Vec::with_capacity(items.len());
+    for (i, p) in items.iter().enumerate() {
+        let id = id_at(
+            p.get("certificate_id"),
+            &format!("body.payouts[{i}].certificate_id"),
+        )?;
+        let paid = amount_at(p.get("amount"), &format!("body.payouts[{i}].amount"))?;
+        payouts.push((id, paid));
+    }
+    Ok(Clear {
+        root,
+        amount,
+        payouts,
+    })
+}
+
 impl SplitConservesAmount {
+    /// A clearing pays the root's face value, exactly, to exactly its live
+    /// parts, each its own amount.
+    fn check_clear(&self, c: &Clear<'_>) -> Result<(), Violation> {
+        let wrong = |m: String| Violation::new("clearing_not_face_value", m);
+        if self.root_of.get(c.root).map(String::as_str) != Some(c.root) {
+            return Err(wrong(format!(
+                "{} is not a root certificate confirmed in this ledger",
+                c.root
+            )));
+        }
+        let face = self.faces.get(c.root).copied().unwrap_or(Fen(0));
+        if c.amount != face {
+            return Err(wrong(format!(
+                "the clearing of {} pays {}, not its face value {face}",
+                c.root, c.amount
+            )));
+        }
+        let mut live: Vec<(&str, Fen)> = self
+            .root_of
+            .iter()
+            .filter(|(_, r)| r.as_str() == c.root)
+            .filter_map(|(id, _)| match self.certs.get(id) {
+                Some(Cert::Live(a)) => Some((id.as_str(), *a)),
+                _ => None,
+            })
+            .collect();
+        if live.is_empty() {
+            return Err(Violation::new(
+                "certificate_spent",
+                format!("root {} has nothing left to clear", c.root),
+            ));
+        }
+        live.sort_unstable();
+        let mut paid: Vec<(&str, Fen)> = c.payouts.clone();
+        paid.sort_unstable();
+        let total: u128 = paid.iter().map(|(_, f)| u128::from(f.0)).sum();
+        if total != u128::from(face.0) {
+            let shown = Fen(u64::try_from(total).unwrap_or(u64::MAX));
+            return Err(wrong(format!(
+                "the payouts of {} add up to {shown}, not its face value {face}",
+                c.root
+            )));
+        }
+        if paid != live {
+            return Err(wrong(format!(
+                "the payouts of {} must pay each of its live parts its own amount, once",
+                c.root
+            )));
+        }
+        Ok(())
+    }
+
     /// The live amount of a certificate, if it is confirmed and whole.
     pub fn live_amount(&self, id: &str) -> Option<Fen> {
         match self.certs.get(id) {
@@ -167,6 +258,12 @@ impl SplitConservesAmount {
                         "certificate {} was split already; its amount lives in its children",
                         s.parent
                     ),
+                ));
+            }
+            Some(Cert::Cleared) => {
+                return Err(Violation::new(
+                    "certificate_spent",
+                    format!("certificate {} was paid out by clearing", s.parent),
                 ));
             }
             Some(Cert::Proposed(_)) | None => {
@@ -235,6 +332,7 @@ impl Invariant for SplitConservesAmount {
                 }
             }
             types::SPLIT => self.check_split(&read_split(intent)?),
+            types::CLEAR => self.check_clear(&read_clear(intent)?),
             _ => Ok(()),
         }
     }
@@ -251,13 +349,26 @@ impl Invariant for SplitConservesAmount {
             (types::CONFIRM, Some(id)) => {
                 if let Some(Cert::Proposed(face)) = self.certs.get(id).copied() {
                     self.certs.insert(id.to_owned(), Cert::Live(face));
+                    self.root_of.insert(id.to_owned(), id.to_owned());
+                    self.faces.insert(id.to_owned(), face);
                 }
             }
             (types::SPLIT, Some(_)) => {
                 if let Ok(s) = read_split(intent) {
                     self.certs.insert(s.parent.to_owned(), Cert::Spent);
+                    let root = self.root_of.get(s.parent).cloned();
                     for (child, amount) in s.children {
                         self.certs.insert(child.to_owned(), Cert::Live(amount));
+                        if let Some(r) = &root {
+                            self.root_of.insert(child.to_owned(), r.clone());
+                        }
+                    }
+                }
+            }
+            (types::CLEAR, None) => {
+                if let Ok(c) = read_clear(intent) {
+                    for (id, _) in c.payouts {
+                        self.certs.insert(id.to_owned(), Cert::Cleared);
                     }
                 }
             }
@@ -443,5 +554,115 @@ mod tests {
                 prop_assert_eq!(sum, face);
             }
         }
+    }
+
+    fn clear(root: u128, amount: &str, payouts: &[(u128, &str)]) -> Intent {
+        let payouts: Vec<Value> = payouts
+            .iter()
+            .map(|(c, a)| json!({"certificate_id": id(*c), "holder_org_id": "h", "amount": a}))
+            .collect();
+        intent(
+            types::CLEAR,
+            json!({"root_id": id(root), "amount": amount, "payouts": payouts}),
+        )
+    }
+
+    #[test]
+    fn clearing_pays_exactly_the_face_value_to_the_live_parts() {
+        let mut inv = SplitConservesAmount::default();
+        issue(&mut inv, 1, "1000.00");
+        step(
+            &mut inv,
+            &split(1, "1000.00", &[(2, "600.00"), (3, "400.00")]),
+        )
+        .unwrap();
+        step(
+            &mut inv,
+            &split(3, "400.00", &[(4, "100.00"), (5, "300.00")]),
+        )
+        .unwrap();
+        let code = |i: &Intent, inv: &SplitConservesAmount| inv.check(0, i).unwrap_err().code;
+        // Less than the face value, money made up, a spent parent paid, a
+        // part missed, a part paid twice, a part that is not the root's.
+        assert_eq!(
+            code(
+                &clear(1, "999.99", &[(2, "600.00"), (4, "100.00"), (5, "299.99")]),
+                &inv
+            ),
+            "clearing_not_face_value"
+        );
+        assert_eq!(
+            code(
+                &clear(1, "1000.00", &[(2, "600.00"), (4, "100.00"), (5, "300.01")]),
+                &inv
+            ),
+            "clearing_not_face_value"
+        );
+        assert_eq!(
+            code(&clear(1, "1000.00", &[(2, "600.00"), (3, "400.00")]), &inv),
+            "clearing_not_face_value"
+        );
+        assert_eq!(
+            code(&clear(1, "1000.00", &[(2, "700.00"), (4, "300.00")]), &inv),
+            "clearing_not_face_value"
+        );
+        assert_eq!(
+            code(
+                &clear(
+                    1,
+                    "1000.00",
+                    &[(2, "600.00"), (4, "100.00"), (4, "100.00"), (5, "200.00")]
+                ),
+                &inv
+            ),
+            "clearing_not_face_value"
+        );
+        issue(&mut inv, 9, "50.00");
+        assert_eq!(
+            code(&clear(2, "600.00", &[(2, "600.00")]), &inv),
+            "clearing_not_face_value"
+        );
+        assert_eq!(
+            code(
+                &clear(1, "1000.00", &[(2, "600.00"), (4, "100.00"), (9, "300.00")]),
+                &inv
+            ),
+            "clearing_not_face_value"
+        );
+        // The exact payment clears; nothing of the root moves or pays again.
+        step(
+            &mut inv,
+            &clear(1, "1000.00", &[(5, "300.00"), (2, "600.00"), (4, "100.00")]),
+        )
+        .unwrap();
+        assert_eq!(
+            code(
+                &clear(1, "1000.00", &[(2, "600.00"), (4, "100.00"), (5, "300.00")]),
+                &inv
+            ),
+            "certificate_spent"
+        );
+        assert_eq!(
+            code(&split(2, "600.00", &[(6, "300.00"), (7, "300.00")]), &inv),
+            "certificate_spent"
+        );
+        // Malformed bodies are bad intents.
+        assert_eq!(
+            code(
+                &intent(types::CLEAR, json!({"root_id": id(9), "amount": "50.00"})),
+                &inv
+            ),
+            "bad_intent"
+        );
+        assert_eq!(
+            code(
+                &intent(
+                    types::CLEAR,
+                    json!({"root_id": id(9), "amount": "5e1", "payouts": []})
+                ),
+                &inv
+            ),
+            "bad_intent"
+        );
     }
 }

@@ -184,6 +184,91 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::sql_types::*;
 
+    purchase_orders (id) {
+        id -> Id,
+        program_id -> Id,
+        core_org_id -> Id,
+        buyer_org_id -> Id,
+        seller_org_id -> Id,
+        carrier_org_id -> Nullable<Id>,
+        po_number -> Text,
+        amount -> Dec,
+        currency -> Text,
+        order_date -> Date,
+        status -> Text,
+        recorded_seq -> BigInt,
+        created_at -> Instant,
+        updated_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    deliveries (id) {
+        id -> Id,
+        program_id -> Id,
+        core_org_id -> Id,
+        po_id -> Id,
+        recorded_by -> Id,
+        delivered_on -> Date,
+        reference -> Text,
+        status -> Text,
+        decision_note -> Nullable<Text>,
+        recorded_seq -> BigInt,
+        decided_seq -> Nullable<BigInt>,
+        created_at -> Instant,
+        decided_at -> Nullable<Instant>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    invoice_batches (id) {
+        id -> Id,
+        program_id -> Id,
+        core_org_id -> Id,
+        uploaded_by -> Id,
+        row_count -> Integer,
+        total -> Dec,
+        rows_root -> Text,
+        asset_keys_root -> Text,
+        ledger_seq -> BigInt,
+        created_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
+    invoices (id) {
+        id -> Id,
+        program_id -> Id,
+        seller_org_id -> Id,
+        buyer_org_id -> Id,
+        seller_uscc -> Text,
+        invoice_number -> Text,
+        asset_key -> Text,
+        amount -> Dec,
+        issue_date -> Date,
+        due_date -> Date,
+        po_id -> Nullable<Id>,
+        batch_id -> Nullable<Id>,
+        status -> Text,
+        certificate_id -> Nullable<Id>,
+        recorded_seq -> BigInt,
+        created_at -> Instant,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
     ledger_entries (seq) {
         seq -> BigInt,
         org_id -> Text,
@@ -409,6 +494,8 @@ diesel::joinable!(signing_keys -> users (user_id));
 diesel::joinable!(idempotency -> users (user_id));
 diesel::joinable!(program_plans -> programs (program_id));
 diesel::joinable!(plan_approvals -> program_plans (plan_id));
+diesel::joinable!(deliveries -> purchase_orders (po_id));
+diesel::joinable!(invoices -> invoice_batches (batch_id));
 diesel::joinable!(certificate_holdings -> certificates (certificate_id));
 diesel::joinable!(settlement_accounts -> organisations (org_id));
 
@@ -428,6 +515,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     program_plans,
     plan_approvals,
     policy_rules,
+    purchase_orders,
+    deliveries,
+    invoice_batches,
+    invoices,
     ledger_entries,
     ledger_checkpoints,
     idempotency,

@@ -146,6 +146,8 @@ pub enum CommandError {
         status: u16,
         code: &'static str,
         message: String,
+        /// Per-field (or, for a bulk request, per-row) reasons, if any.
+        errors: Vec<crate::error::FieldError>,
     },
     #[error("storage: {0}")]
     Storage(String),
@@ -436,6 +438,7 @@ impl Writer {
             status: 422,
             code: "invalid_proof_request",
             message: e.to_string(),
+            errors: Vec::new(),
         }
     }
 

@@ -136,6 +136,7 @@ pub async fn bootstrap(
                         status: 409,
                         code: "already_bootstrapped",
                         message: "the platform operator already has users".into(),
+                        errors: Vec::new(),
                     });
                 }
                 insert_user_with_key(c, view, user_id, operator, &name, "admin", &pk)?;

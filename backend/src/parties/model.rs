@@ -179,6 +179,14 @@ impl RelStatus {
     }
 }
 
+/// The kinds that buy and sell in a program: the core enterprise and its
+/// suppliers and distributors.
+const TRADERS: &[OrgKind] = &[
+    OrgKind::CoreEnterprise,
+    OrgKind::Supplier,
+    OrgKind::Distributor,
+];
+
 string_enum!(
     /// A settlement bank account's status.
     AccountStatus {
@@ -258,6 +266,14 @@ pub enum Action {
     DraftPlan,
     /// Approve a plan version (the core firm's checker, a funder's approver).
     ApprovePlan,
+    /// Record a purchase order or an invoice of a trade the firm is party to.
+    RecordTrade,
+    /// As the buyer, confirm or dispute an invoice, accept or reject a delivery.
+    DecideTrade,
+    /// Record a delivery against a purchase order (the carrier or the seller).
+    RecordDelivery,
+    /// Upload the invoices the core enterprise owes its suppliers in bulk.
+    UploadInvoices,
     /// Propose a payables certificate (the core firm's maker).
     ProposeCertificate,
     /// Confirm a proposed certificate (the core firm's checker, never the
@@ -312,6 +328,21 @@ impl Action {
             Action::ApprovePlan => (
                 Some(&[OrgKind::CoreEnterprise, OrgKind::Funder]),
                 &[Role::Admin, Role::Checker],
+            ),
+            Action::RecordTrade => (Some(TRADERS), &[Role::Admin, Role::Maker]),
+            Action::DecideTrade => (Some(TRADERS), &[Role::Admin, Role::Checker]),
+            Action::RecordDelivery => (
+                Some(&[
+                    OrgKind::Logistics,
+                    OrgKind::CoreEnterprise,
+                    OrgKind::Supplier,
+                    OrgKind::Distributor,
+                ]),
+                &[Role::Admin, Role::Maker],
+            ),
+            Action::UploadInvoices => (
+                Some(&[OrgKind::CoreEnterprise]),
+                &[Role::Admin, Role::Maker],
             ),
             Action::ProposeCertificate => (
                 Some(&[OrgKind::CoreEnterprise]),

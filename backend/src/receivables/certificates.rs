@@ -443,6 +443,26 @@ pub fn confirm(
         row.maturity_date,
         on,
     )?;
+    // The trade behind the payable: the invoices it names are the
+    // supplier's to this core firm, confirmed and backing no other
+    // certificate; they are assigned to this one and must cover its face.
+    let invoice_ids: Vec<Uuid> =
+        serde_json::from_str(&row.invoice_ids).map_err(|e| CommandError::Storage(e.to_string()))?;
+    if !invoice_ids.is_empty() {
+        let backed = crate::trade::invoices::assign_to_certificate(
+            conn,
+            row.program_id,
+            core,
+            row.holder_org_id,
+            &invoice_ids,
+            row.id,
+        )?;
+        if backed < face {
+            return Err(unprocessable(format!(
+                "the invoices named total {backed}, less than the face value {face}: a certificate confirms no more than the trade behind it"
+            )));
+        }
+    }
     diesel::update(certificates::table.filter(certificates::id.eq(row.id)))
         .set((
             certificates::status.eq(next.as_str()),

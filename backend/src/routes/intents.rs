@@ -58,6 +58,7 @@ pub struct IntentSummary {
 
 fn field_error(field: impl Into<String>, message: impl Into<String>) -> FieldError {
     FieldError {
+        row: None,
         field: field.into(),
         message: message.into(),
     }

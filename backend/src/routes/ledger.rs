@@ -30,7 +30,10 @@ impl From<CommandError> for ApiError {
                 format!("the ledger refused the entry ({}): {}", v.code, v.message),
             ),
             CommandError::Rejected {
-                status, message, ..
+                status,
+                message,
+                errors,
+                ..
             } => {
                 let code = match status {
                     404 => ErrorCode::NotFound,
@@ -39,7 +42,12 @@ impl From<CommandError> for ApiError {
                     422 => ErrorCode::Unprocessable,
                     _ => ErrorCode::BadRequest,
                 };
-                ApiError::new(code, message)
+                let e = ApiError::new(code, message);
+                if errors.is_empty() {
+                    e
+                } else {
+                    e.with_errors(errors)
+                }
             }
             CommandError::Unavailable(m) => ApiError::new(ErrorCode::Unavailable, m),
             CommandError::Storage(m) => ApiError::internal(anyhow::anyhow!(m)),

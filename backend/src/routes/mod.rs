@@ -18,6 +18,7 @@ pub mod programs;
 pub mod relationships;
 pub mod test_clock;
 pub mod time;
+pub mod trade;
 pub mod treasury;
 
 use utoipa::OpenApi;
@@ -43,6 +44,7 @@ pub const V1: &str = "/v1";
         (name = "accounts", description = "Settlement bank accounts: added by the holder, verified by the operator"),
         (name = "market data", description = "Dated reference data: LPR fixings"),
         (name = "programs", description = "一企一策 programs and their versioned, jointly approved plans"),
+        (name = "trade", description = "Trade data behind receivables: purchase orders, deliveries, acceptance, invoices and bulk uploads"),
         (name = "certificates", description = "Payables certificates: confirmation (确权), acceptance, split and transfer"),
         (name = "financing", description = "Receivable financing: application, maker/checker decision within the limits, disbursement, 中登网 registration, clearing, classification"),
         (name = "treasury", description = "The core firm's views of its program: exposure against the limits, payables due by week, suppliers reached"),
@@ -108,6 +110,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(treasury::program_exposure)
                 .service(treasury::program_payables_due)
                 .service(treasury::program_reach)
+                .service(trade::create_purchase_order)
+                .service(trade::list_purchase_orders)
+                .service(trade::get_purchase_order)
+                .service(trade::record_delivery)
+                .service(trade::decide_delivery)
+                .service(trade::upload_invoices)
+                .service(trade::record_invoice)
+                .service(trade::list_invoices)
+                .service(trade::get_invoice)
+                .service(trade::decide_invoice)
                 .service(certificates::propose_certificate)
                 .service(certificates::confirm_certificate)
                 .service(certificates::accept_certificate)

@@ -58,6 +58,7 @@ impl Receipt {
 /// request.
 pub fn writer_error(e: CommandError) -> ApiError {
     match e {
+        // An asset already encumbered is, for an invoice, one already recorded.
         CommandError::Ledger(v)
             if matches!(
                 v.code,
@@ -96,6 +97,7 @@ pub fn rejected(status: u16, code: &'static str, message: impl Into<String>) -> 
         status,
         code,
         message: message.into(),
+        errors: Vec::new(),
     }
 }
 

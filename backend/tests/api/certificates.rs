@@ -88,7 +88,7 @@ pub async fn propose(
             "/v1/certificates",
             "certificate.propose",
             json!({"certificate_id": id, "program_id": w.program, "holder_org_id": holder.org,
-                "face_value": face, "maturity_date": maturity, "invoice_ids": [uuid::Uuid::new_v4()]}),
+                "face_value": face, "maturity_date": maturity, "invoice_ids": []}),
         )
         .await;
     (s, b, id)
@@ -860,4 +860,71 @@ async fn nothing_moves_after_maturity() {
     let path = format!("/v1/certificates/{id}/split");
     let (s, b) = app.act_now(&w.t1, &path, "certificate.split", body).await;
     assert_eq!(s, 409, "{b}");
+}
+
+/// The core firm records an invoice its supplier `seller` issued to it.
+async fn owed_invoice(
+    app: &TestApp,
+    w: &World,
+    seller: &Party,
+    number: &str,
+    amount: &str,
+) -> String {
+    let (_, org) = get(app, &w.op, &format!("/v1/organisations/{}", seller.org)).await;
+    let uscc = org["uscc"].as_str().unwrap().to_owned();
+    let body = json!({"invoice_id": new_id(), "program_id": w.program,
+        "seller_org_id": seller.org, "buyer_org_id": w.core.org, "invoice_number": number,
+        "amount": amount, "issue_date": day(0), "due_date": day(60)});
+    let env = crate::trade::record_env(&w.core, &uscc, &body);
+    let (s, b) = app
+        .post_signed("/v1/invoices", Some(&w.core.token), &env)
+        .await;
+    assert_eq!(s, 201, "invoice.record: {b}");
+    body["invoice_id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn a_certificate_confirms_no_more_than_the_invoices_behind_it() {
+    let app = spawn_app().await;
+    let w = world(&app, |_| {}).await;
+    let a = owed_invoice(&app, &w, &w.t1, "INV-A", "600000.00").await;
+    let b = owed_invoice(&app, &w, &w.t1, "INV-B", "500000.00").await;
+    let maturity = day(60);
+    let propose_with = |ids: Vec<String>, face: &'static str| {
+        let id = new_id();
+        let body = json!({"certificate_id": id, "program_id": w.program, "holder_org_id": w.t1.org,
+            "face_value": face, "maturity_date": maturity, "invoice_ids": ids});
+        (id, body)
+    };
+    // More than the invoices cover: refused at confirmation, nothing assigned.
+    let (over, body) = propose_with(vec![a.clone()], "700000.00");
+    let (s, r) = app
+        .act(&w.core, "/v1/certificates", "certificate.propose", body)
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, r) = confirm(&app, &w.checker, &over, "700000.00", &maturity).await;
+    assert_eq!(s, 422, "{r}");
+    let (_, inv) = get(&app, &w.core, &format!("/v1/invoices/{a}")).await;
+    assert_eq!(inv["status"], "confirmed", "{inv}");
+    // Both invoices back one certificate and are assigned to it.
+    let (cert, body) = propose_with(vec![a.clone(), b.clone()], "1000000.00");
+    let (s, r) = app
+        .act(&w.core, "/v1/certificates", "certificate.propose", body)
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, r) = confirm(&app, &w.checker, &cert, "1000000.00", &maturity).await;
+    assert_eq!(s, 200, "{r}");
+    for id in [&a, &b] {
+        let (_, inv) = get(&app, &w.core, &format!("/v1/invoices/{id}")).await;
+        assert_eq!(inv["status"], "assigned", "{inv}");
+        assert_eq!(inv["certificate_id"], cert.as_str(), "{inv}");
+    }
+    // An invoice backs one certificate only.
+    let (again, body) = propose_with(vec![b.clone()], "100000.00");
+    let (s, r) = app
+        .act(&w.core, "/v1/certificates", "certificate.propose", body)
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, r) = confirm(&app, &w.checker, &again, "100000.00", &maturity).await;
+    assert_eq!(s, 409, "{r}");
 }

@@ -109,6 +109,39 @@ fn keygen_then_sign_produces_a_verifiable_body() {
     }
 }
 
+/// Asset keys in any order are signed ascending, as the canonical form
+/// requires; the same key twice is still refused.
+#[test]
+fn sign_orders_asset_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("actor.key");
+    let out = scf(&["keygen", "--out", p(&key)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (low, high) = ("0a".repeat(32), "f0".repeat(32));
+    let template = |keys: [&str; 2]| {
+        format!(
+            r#"{{"type":"certificate.clear","org":"acme","body":{{}},
+                "assets":[{{"key":"{}","op":"release"}},{{"key":"{}","op":"release"}}]}}"#,
+            keys[0], keys[1]
+        )
+    };
+    let sign = |stdin: String| {
+        scf_with_stdin(
+            &["sign", "--key", p(&key), "--intent", "-"],
+            Some(stdin.as_bytes()),
+            &[],
+        )
+    };
+    let out = sign(template([&high, &low]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let intent = body["intent"].as_str().unwrap();
+    let parsed = scf_ledger::intent::Intent::parse(intent.as_bytes()).unwrap();
+    let keys: Vec<String> = parsed.assets.iter().map(|a| a.key.to_hex()).collect();
+    assert_eq!(keys, [low.clone(), high.clone()]);
+    assert_usage_error(&sign(template([&low, &low])), "scf sign: ");
+}
+
 #[test]
 fn sign_rejects_bad_input_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();

@@ -353,6 +353,21 @@ async fn a_certificate_part_is_financed_disbursed_registered_and_cleared() {
         let (_, d) = get(&app, &w.core, &format!("/v1/financings/{id}")).await;
         assert_eq!(d["status"], "settled", "{d}");
     }
+
+    // Offline: the export with the applications (assets encumbered), the
+    // decisions, disbursements and the clearing (paying exactly the face
+    // value, releasing the assets) verifies.
+    let cp = app.opened.writer.checkpoint().await.unwrap();
+    let r = app.get_auth("/v1/ledger/export", &w.op.token).await;
+    let export = r.bytes().await.unwrap().to_vec();
+    let text = String::from_utf8_lossy(&export);
+    for kind in ["financing.apply", "financing.disburse", "certificate.clear"] {
+        assert!(text.contains(kind), "{kind}");
+    }
+    let report =
+        scf_ledger::verify::verify_bytes(&export, &scf_ledger::verify::Options::default()).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    assert_eq!(report.entries, cp.size);
 }
 
 #[actix_web::test]

@@ -92,6 +92,7 @@ fn write_org(name: String, fail: bool) -> Effect {
                 status: 422,
                 code: "test_refusal",
                 message: "refused on purpose".into(),
+                errors: Vec::new(),
             });
         }
         Ok(json!({"seq": view.seq}))

@@ -25,4 +25,5 @@ mod programs;
 mod shell;
 mod signed_fuzz;
 mod support;
+mod trade;
 mod treasury;

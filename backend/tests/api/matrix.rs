@@ -16,6 +16,11 @@ struct Foreign {
     token_id: String,
     program: String,
     plan_digest: String,
+    /// B's supplier's USCC, and a purchase order, delivery and invoice of theirs.
+    supplier_uscc: String,
+    po: String,
+    delivery: String,
+    invoice: String,
     /// An issued certificate of B's program, held by B's supplier.
     certificate: String,
     account: String,
@@ -23,6 +28,10 @@ struct Foreign {
     financing: String,
     /// Strings that must never appear in an answer to A.
     markers: Vec<String>,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
@@ -77,6 +86,28 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         "account_number": "77770000123456", "account_name": "Registered name", "currency": "CNY"});
     let (s, added) = app.act(&core, "/v1/accounts", "account.add", body).await;
     assert_eq!(s, 201, "{added}");
+    let supplier_uscc = reg["organisation"]["uscc"].as_str().unwrap().to_owned();
+    let (po, delivery, invoice) = (new_id(), new_id(), new_id());
+    let body = json!({"po_id": po, "program_id": program, "seller_org_id": supplier.org,
+        "po_number": "PO-SECRET", "amount": "100.00", "order_date": "2026-01-02"});
+    let (s, b2) = app
+        .act(&core, "/v1/purchase-orders", "po.create", body)
+        .await;
+    assert_eq!(s, 201, "{b2}");
+    let body = json!({"delivery_id": delivery, "po_id": po, "delivered_on": "2026-01-10",
+        "reference": "WB-SECRET"});
+    let path = format!("/v1/purchase-orders/{po}/deliveries");
+    let (s, b2) = app.act(&supplier, &path, "delivery.record", body).await;
+    assert_eq!(s, 201, "{b2}");
+    let body = json!({"invoice_id": invoice, "program_id": program,
+        "seller_org_id": supplier.org, "buyer_org_id": core.org,
+        "invoice_number": "INV-SECRET", "amount": "10.00",
+        "issue_date": "2026-01-05", "due_date": "2026-04-05"});
+    let env = crate::trade::record_env(&supplier, &supplier_uscc, &body);
+    let (s, b2) = app
+        .post_signed("/v1/invoices", Some(&supplier.token), &env)
+        .await;
+    assert_eq!(s, 201, "{b2}");
     // B's supplier holds a second certificate and applies to finance it.
     let cw = crate::certificates::World {
         op: op.clone(),
@@ -100,6 +131,11 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
     let (s, answer, financing) = crate::financing::apply(app, &cw, &supplier, &financed).await;
     assert_eq!(s, 201, "{answer}");
     let markers = vec![
+        po.clone(),
+        delivery.clone(),
+        invoice.clone(),
+        "SECRET".into(),
+        b2["asset_key"].as_str().unwrap().to_owned(),
         financing.clone(),
         financed.clone(),
         certificate.clone(),
@@ -128,6 +164,10 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         token_id: b["token_id"].as_str().unwrap().to_owned(),
         program,
         plan_digest,
+        supplier_uscc,
+        po,
+        delivery,
+        invoice,
         certificate,
         account,
         financing,
@@ -164,6 +204,20 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
         "draft_plan" => a.sign("program.plan_draft", json!({"program_id": b.program, "plan": crate::support::plan_doc(&b.core.org),
             "effective_from": chrono::Utc::now().date_naive().to_string()})),
         "approve_plan" => a.sign("program.plan_approve", json!({"program_id": b.program, "version": 1, "digest": b.plan_digest})),
+        "create_purchase_order" => signed_for("po.create", &b.core.org, json!({"po_id": new(), "program_id": b.program,
+            "seller_org_id": b.supplier_org, "po_number": "PO-X", "amount": "1.00", "order_date": "2026-01-02"})),
+        "record_delivery" => a.sign("delivery.record", json!({"delivery_id": new(), "po_id": b.po,
+            "delivered_on": "2026-01-10", "reference": "WB-X"})),
+        "decide_delivery" => a.sign("delivery.accept", json!({"delivery_id": b.delivery, "decision": "accept"})),
+        "record_invoice" => crate::trade::record_env(a, &b.supplier_uscc, &json!({"invoice_id": new(),
+            "program_id": b.program, "seller_org_id": b.supplier_org, "buyer_org_id": a.org,
+            "invoice_number": "INV-X", "amount": "1.00", "issue_date": "2026-01-05", "due_date": "2026-04-05"})),
+        // A well-formed upload into B's program: refused for the program, not the rows.
+        "upload_invoices" => {
+            let rows = crate::trade::batch_rows(&b.supplier_uscc, "MATRIX", 2);
+            crate::trade::upload(a, crate::trade::batch_body(&b.program, &rows), rows)
+        }
+        "decide_invoice" => a.sign("invoice.decide", json!({"invoice_id": b.invoice, "decision": "confirm"})),
         "propose_certificate" => a.sign("certificate.propose", json!({"certificate_id": new(), "program_id": b.program,
             "holder_org_id": b.supplier_org, "face_value": "1000.00", "maturity_date": crate::certificates::day(30)})),
         "confirm_certificate" => a.sign("certificate.confirm", json!({"certificate_id": b.certificate, "face_value": "1000.00",
@@ -188,7 +242,8 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
         "classify_financing" => a.sign("financing.classify", json!({"financing_id": b.financing})),
         "recourse_financing" => a.sign("financing.recourse", json!({"financing_id": b.financing, "note": "x"})),
         "settle_financing_early" => a.sign("financing.settle_early", json!({"financing_id": b.financing})),
-        "clear_certificate" => a.sign("certificate.clear", json!({"root_id": b.certificate, "amount": "1000.00", "payouts": []})),
+        "clear_certificate" => a.sign("certificate.clear", json!({"root_id": b.certificate, "amount": "1000.00",
+            "payouts": [{"certificate_id": b.certificate, "holder_org_id": b.supplier_org, "amount": "1000.00"}]})),
         // Stateless: it echoes the caller's own intent.
         "check_intent" => a.sign("org.register", json!({})),
         other => panic!("the matrix has no attack for operation {other}; add one to matrix.rs"),
@@ -279,6 +334,9 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
             (t, "id") if t.starts_with("/v1/relationships/") => b.relationship.as_str(),
             (t, "id") if t.starts_with("/v1/programs/") => b.program.as_str(),
             (t, "version") if t.starts_with("/v1/programs/") => "1",
+            (t, "id") if t.starts_with("/v1/invoices/") => b.invoice.as_str(),
+            (t, "id") if t.starts_with("/v1/purchase-orders/") => b.po.as_str(),
+            (t, "id") if t.starts_with("/v1/deliveries/") => b.delivery.as_str(),
             (t, "id") if t.starts_with("/v1/certificates/") => b.certificate.as_str(),
             (t, "id") if t.starts_with("/v1/accounts/") => b.account.as_str(),
             (t, "id") if t.starts_with("/v1/financings/") => b.financing.as_str(),

@@ -10,9 +10,10 @@ use diesel::prelude::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scf_backend::db::schema::{
-    api_tokens, assignment_notices, cash_movements, certificate_holdings, certificates,
-    financing_steps, financings, ledger_entries, lpr_fixings, organisations, plan_approvals,
-    program_plans, programs, relationships, settlement_accounts, signing_keys, users,
+    api_tokens, assignment_notices, cash_movements, certificate_holdings, certificates, deliveries,
+    financing_steps, financings, invoice_batches, invoices, ledger_entries, lpr_fixings,
+    organisations, plan_approvals, program_plans, programs, purchase_orders, relationships,
+    settlement_accounts, signing_keys, users,
 };
 use scf_ledger::sig::SecretKey;
 use serde_json::{Map, Value, json};
@@ -30,6 +31,13 @@ struct World {
     funder: Party,
     program: String,
     digest: String,
+    /// An approved supplier of the core firm (its USCC), a purchase order
+    /// of theirs with one delivery, and an invoice the supplier recorded.
+    trader: Party,
+    trader_uscc: String,
+    po: String,
+    delivery: String,
+    invoice: String,
     /// The core firm's checker, an approved supplier holding `held` (an
     /// active certificate), and a certificate proposed to it.
     checker: Party,
@@ -60,6 +68,12 @@ enum Endpoint {
     CreateProgram,
     DraftPlan,
     ApprovePlan,
+    CreatePo,
+    RecordDelivery,
+    DecideDelivery,
+    RecordInvoice,
+    UploadInvoices,
+    DecideInvoice,
     ProposeCertificate,
     ConfirmCertificate,
     AcceptCertificate,
@@ -80,7 +94,7 @@ enum Endpoint {
     ClearCertificate,
 }
 
-const ENDPOINTS: [Endpoint; 32] = [
+const ENDPOINTS: [Endpoint; 38] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -95,6 +109,12 @@ const ENDPOINTS: [Endpoint; 32] = [
     Endpoint::CreateProgram,
     Endpoint::DraftPlan,
     Endpoint::ApprovePlan,
+    Endpoint::CreatePo,
+    Endpoint::RecordDelivery,
+    Endpoint::DecideDelivery,
+    Endpoint::RecordInvoice,
+    Endpoint::UploadInvoices,
+    Endpoint::DecideInvoice,
     Endpoint::ProposeCertificate,
     Endpoint::ConfirmCertificate,
     Endpoint::AcceptCertificate,
@@ -115,7 +135,7 @@ const ENDPOINTS: [Endpoint; 32] = [
     Endpoint::ClearCertificate,
 ];
 
-const TYPES: [&str; 32] = [
+const TYPES: [&str; 38] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -130,6 +150,12 @@ const TYPES: [&str; 32] = [
     "program.create",
     "program.plan_draft",
     "program.plan_approve",
+    "po.create",
+    "delivery.record",
+    "delivery.accept",
+    "invoice.record",
+    "invoice.batch",
+    "invoice.decide",
     "certificate.propose",
     "certificate.confirm",
     "certificate.accept",
@@ -151,7 +177,7 @@ const TYPES: [&str; 32] = [
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 61] = [
+const MEMBERS: [&str; 75] = [
     "certificate_id",
     "holder_org_id",
     "face_value",
@@ -197,6 +223,20 @@ const MEMBERS: [&str; 61] = [
     "counterparty",
     "amount",
     "currency",
+    "po_id",
+    "seller_org_id",
+    "buyer_org_id",
+    "invoice_id",
+    "invoice_number",
+    "issue_date",
+    "due_date",
+    "delivery_id",
+    "delivered_on",
+    "batch_id",
+    "count",
+    "total",
+    "rows_root",
+    "asset_keys_root",
     "account_id",
     "bank_name",
     "branch",
@@ -260,6 +300,12 @@ impl Endpoint {
             Endpoint::CreateProgram => "/v1/programs".into(),
             Endpoint::DraftPlan => format!("/v1/programs/{}/plans", w.program),
             Endpoint::ApprovePlan => format!("/v1/programs/{}/plans/1/approval", w.program),
+            Endpoint::CreatePo => "/v1/purchase-orders".into(),
+            Endpoint::RecordDelivery => format!("/v1/purchase-orders/{}/deliveries", w.po),
+            Endpoint::DecideDelivery => format!("/v1/deliveries/{}/acceptance", w.delivery),
+            Endpoint::RecordInvoice => "/v1/invoices".into(),
+            Endpoint::UploadInvoices => "/v1/invoices/batches".into(),
+            Endpoint::DecideInvoice => format!("/v1/invoices/{}/decision", w.invoice),
             Endpoint::ProposeCertificate => "/v1/certificates".into(),
             Endpoint::ConfirmCertificate => format!("/v1/certificates/{}/confirmation", w.proposed),
             Endpoint::AcceptCertificate => format!("/v1/certificates/{}/acceptance", w.proposed),
@@ -304,6 +350,12 @@ impl Endpoint {
             Endpoint::CreateProgram => "create_program",
             Endpoint::DraftPlan => "draft_plan",
             Endpoint::ApprovePlan => "approve_plan",
+            Endpoint::CreatePo => "create_purchase_order",
+            Endpoint::RecordDelivery => "record_delivery",
+            Endpoint::DecideDelivery => "decide_delivery",
+            Endpoint::RecordInvoice => "record_invoice",
+            Endpoint::UploadInvoices => "upload_invoices",
+            Endpoint::DecideInvoice => "decide_invoice",
             Endpoint::ProposeCertificate => "propose_certificate",
             Endpoint::ConfirmCertificate => "confirm_certificate",
             Endpoint::AcceptCertificate => "accept_certificate",
@@ -340,6 +392,12 @@ impl Endpoint {
             Endpoint::CreateProgram => "program.create",
             Endpoint::DraftPlan => "program.plan_draft",
             Endpoint::ApprovePlan => "program.plan_approve",
+            Endpoint::CreatePo => "po.create",
+            Endpoint::RecordDelivery => "delivery.record",
+            Endpoint::DecideDelivery => "delivery.accept",
+            Endpoint::RecordInvoice => "invoice.record",
+            Endpoint::UploadInvoices => "invoice.batch",
+            Endpoint::DecideInvoice => "invoice.decide",
             Endpoint::ProposeCertificate => "certificate.propose",
             Endpoint::ConfirmCertificate => "certificate.confirm",
             Endpoint::AcceptCertificate => "certificate.accept",
@@ -386,6 +444,9 @@ impl Endpoint {
                 (&w.holder.key, &w.holder.org, Some(&w.holder.token))
             }
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
+            Endpoint::RecordDelivery | Endpoint::RecordInvoice => {
+                (&w.trader.key, &w.trader.org, Some(&w.trader.token))
+            }
             Endpoint::Enrol => (&w.pending_key, &w.core.org, None),
             Endpoint::IssueToken => (&w.core.key, &w.core.org, None),
             _ => (&w.core.key, &w.core.org, Some(&w.core.token)),
@@ -435,6 +496,24 @@ impl Endpoint {
                 "effective_from": chrono::Utc::now().date_naive().to_string()}),
             Endpoint::ApprovePlan => json!({"program_id": w.program, "version": 1,
                 "digest": w.digest}),
+            Endpoint::CreatePo => json!({"po_id": id(1), "program_id": w.program,
+                "seller_org_id": w.trader.org, "po_number": format!("PO-{seed}"),
+                "amount": "100.00", "order_date": "2026-01-02"}),
+            Endpoint::RecordDelivery => json!({"delivery_id": id(1), "po_id": w.po,
+                "delivered_on": "2026-01-10", "reference": format!("WB-{seed}")}),
+            Endpoint::DecideDelivery => json!({"delivery_id": w.delivery, "decision": "reject",
+                "note": "short delivery"}),
+            Endpoint::RecordInvoice => json!({"invoice_id": id(1), "program_id": w.program,
+                "seller_org_id": w.trader.org, "buyer_org_id": w.core.org,
+                "invoice_number": format!("FZ-{seed}"), "amount": "10.00",
+                "issue_date": "2026-01-05", "due_date": "2026-04-05"}),
+            Endpoint::UploadInvoices => {
+                let mut b = crate::trade::batch_body(&w.program, &batch_rows(w, seed));
+                b["batch_id"] = json!(id(1));
+                b
+            }
+            Endpoint::DecideInvoice => json!({"invoice_id": w.invoice, "decision": "dispute",
+                "reason": "short delivery"}),
             Endpoint::ProposeCertificate => {
                 json!({"certificate_id": id(1), "program_id": w.program,
                 "holder_org_id": w.holder.org, "face_value": "1000.00",
@@ -479,6 +558,11 @@ impl Endpoint {
                     "amount": "1000.00"}]}),
         }
     }
+}
+
+/// The rows an upload sends beside its intent.
+fn batch_rows(w: &World, seed: u64) -> Vec<Value> {
+    crate::trade::batch_rows(&w.trader_uscc, &format!("FZB{seed}"), 2)
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -552,7 +636,7 @@ fn case(ids: Vec<String>) -> impl Strategy<Value = Case> {
 
 /// Rows a refusal must not add: ledger entries and the tables that
 /// mutations write (the idempotency store keeps refusals on purpose).
-fn footprint(app: &TestApp) -> [i64; 17] {
+fn footprint(app: &TestApp) -> [i64; 21] {
     let mut c = app.opened.db.get().unwrap();
     [
         lpr_fixings::table.count().get_result(&mut c).unwrap(),
@@ -565,6 +649,10 @@ fn footprint(app: &TestApp) -> [i64; 17] {
         signing_keys::table.count().get_result(&mut c).unwrap(),
         api_tokens::table.count().get_result(&mut c).unwrap(),
         relationships::table.count().get_result(&mut c).unwrap(),
+        purchase_orders::table.count().get_result(&mut c).unwrap(),
+        deliveries::table.count().get_result(&mut c).unwrap(),
+        invoices::table.count().get_result(&mut c).unwrap(),
+        invoice_batches::table.count().get_result(&mut c).unwrap(),
         certificates::table.count().get_result(&mut c).unwrap(),
         certificate_holdings::table
             .count()
@@ -598,7 +686,31 @@ async fn run_case(app: &TestApp, w: &World, c: Case) -> Result<u16, TestCaseErro
     }
     let (key, org, token) = endpoint.actor(w);
     let kind = other_type.map_or(endpoint.kind(), |t| TYPES[t]);
-    let envelope = signed(kind, org, body.clone(), key);
+    let mut envelope = match (endpoint, body["invoice_number"].as_str()) {
+        // An invoice's intent claims its asset key; without it every case
+        // would stop at the same 422.
+        (Endpoint::RecordInvoice, Some(n)) => {
+            scf_ledger::asset::AssetKey::invoice(&w.trader_uscc, n).map_or_else(
+                |_| signed(kind, org, body.clone(), key),
+                |k| {
+                    crate::support::signed_with_assets(
+                        kind,
+                        org,
+                        body.clone(),
+                        key,
+                        vec![scf_ledger::intent::AssetRef {
+                            key: k,
+                            op: scf_ledger::intent::AssetOp::Encumber,
+                        }],
+                    )
+                },
+            )
+        }
+        _ => signed(kind, org, body.clone(), key),
+    };
+    if let Endpoint::UploadInvoices = endpoint {
+        envelope["rows"] = Value::Array(batch_rows(w, seed));
+    }
 
     let before = footprint(app);
     let mut req = app
@@ -664,6 +776,35 @@ fn signed_random_bodies_never_fail_the_server() {
             .program(&core, crate::support::plan_doc(&funder.org))
             .await;
         let digest = draft["digest"].as_str().unwrap().to_owned();
+        let (trader, _) = app.invite(&core, "upstream", 1, "Fuzz Trader").await;
+        let reg = app.register(&trader).await;
+        app.approve(&op, &trader.org).await;
+        let trader_uscc = reg["organisation"]["uscc"].as_str().unwrap().to_owned();
+        let (po, delivery) = (
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().to_string(),
+        );
+        let body = json!({"po_id": po, "program_id": program, "seller_org_id": trader.org,
+            "po_number": "PO-FUZZ", "amount": "100.00", "order_date": "2026-01-02"});
+        let (s, b) = app
+            .act(&core, "/v1/purchase-orders", "po.create", body)
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let body = json!({"delivery_id": delivery, "po_id": po, "delivered_on": "2026-01-10",
+            "reference": "WB-FUZZ"});
+        let path = format!("/v1/purchase-orders/{po}/deliveries");
+        let (s, b) = app.act(&trader, &path, "delivery.record", body).await;
+        assert_eq!(s, 201, "{b}");
+        let invoice = uuid::Uuid::new_v4().to_string();
+        let body = json!({"invoice_id": invoice, "program_id": program,
+            "seller_org_id": trader.org, "buyer_org_id": core.org,
+            "invoice_number": "FZ-SETUP", "amount": "10.00",
+            "issue_date": "2026-01-05", "due_date": "2026-04-05"});
+        let env = crate::trade::record_env(&trader, &trader_uscc, &body);
+        let (s, b) = app
+            .post_signed("/v1/invoices", Some(&trader.token), &env)
+            .await;
+        assert_eq!(s, 201, "{b}");
         // Certificates need an approved plan and an approved supplier.
         let checker = app.staff(&core, "checker").await;
         for who in [&checker, &funder] {
@@ -715,6 +856,11 @@ fn signed_random_bodies_never_fail_the_server() {
         let (s, b) = app.act(&op, &path, "account.verify", body).await;
         assert_eq!(s, 200, "{b}");
         let world = World {
+            trader,
+            trader_uscc,
+            po,
+            delivery,
+            invoice,
             op,
             core,
             supplier,

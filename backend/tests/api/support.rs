@@ -194,6 +194,24 @@ pub fn signed(
     signed_at(kind, org, body, signer, scf_ledger::time::Timestamp::now())
 }
 
+/// As [`signed`], with the intent's `assets` (sorted by key, as SPEC §4 wants).
+pub fn signed_with_assets(
+    kind: &str,
+    org: &str,
+    body: serde_json::Value,
+    signer: &scf_ledger::sig::SecretKey,
+    assets: Vec<scf_ledger::intent::AssetRef>,
+) -> serde_json::Value {
+    signed_full(
+        kind,
+        org,
+        body,
+        signer,
+        assets,
+        scf_ledger::time::Timestamp::now(),
+    )
+}
+
 /// [`signed`] with a chosen `client_time`: after a test-mode clock move the
 /// client must sign with the server's time (`TestApp::server_time`).
 pub fn signed_at(
@@ -203,13 +221,25 @@ pub fn signed_at(
     signer: &scf_ledger::sig::SecretKey,
     client_time: scf_ledger::time::Timestamp,
 ) -> serde_json::Value {
+    signed_full(kind, org, body, signer, vec![], client_time)
+}
+
+fn signed_full(
+    kind: &str,
+    org: &str,
+    body: serde_json::Value,
+    signer: &scf_ledger::sig::SecretKey,
+    mut assets: Vec<scf_ledger::intent::AssetRef>,
+    client_time: scf_ledger::time::Timestamp,
+) -> serde_json::Value {
     use scf_ledger::intent::{Intent, signing_message};
+    assets.sort_by_key(|a| a.key.0);
     let intent = Intent {
         kind: kind.into(),
         org: org.into(),
         key_id: signer.public_key().key_id(),
         subject: String::new(),
-        assets: vec![],
+        assets,
         body: body.as_object().cloned().unwrap(),
         id: uuid::Uuid::now_v7().to_string(),
         client_time,

@@ -560,4 +560,23 @@ async fn an_early_refund_goes_back_to_each_party_in_the_discount_shares() {
         ],
         "{d}"
     );
+
+    // At maturity the issuer pays the supplier, who holds the part again:
+    // nothing is financed, so nothing is released (the ledger agrees).
+    move_clock_to(&app, &w.op, &day(90)).await;
+    let (s, p) = get(&app, &w.core, &format!("/v1/certificates/{cert}/clearing")).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["payouts"][0]["holder_org_id"], w.t1.org.as_str(), "{p}");
+    assert_eq!(p["release_assets"].as_array().unwrap().len(), 0, "{p}");
+    let (s, b) = act_assets(
+        &app,
+        &w.checker,
+        &format!("/v1/certificates/{cert}/clearing"),
+        "certificate.clear",
+        json!({"root_id": cert, "amount": "1000000.00", "payouts": p["payouts"]}),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "clear: {b}");
+    assert_eq!(b["financings_settled"].as_array().unwrap().len(), 0, "{b}");
 }

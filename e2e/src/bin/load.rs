@@ -22,12 +22,12 @@
 use clap::Parser;
 use diesel::connection::SimpleConnection;
 use scf_backend::db::testing::TestDb;
+use scf_e2e::drive;
 use scf_ledger::intent::{Intent, signing_message};
 use scf_ledger::sig::SecretKey;
 use scf_ledger::time::Timestamp;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
@@ -45,82 +45,6 @@ struct Args {
     /// The scf binary to start.
     #[arg(long, default_value = "target/release/scf")]
     scf: String,
-}
-
-struct Stats {
-    done: usize,
-    errors: usize,
-    secs: f64,
-    lat: Vec<Duration>,
-}
-
-impl Stats {
-    fn line(&self, name: &str) -> String {
-        let mut lat = self.lat.clone();
-        lat.sort_unstable();
-        let pct = |p: f64| {
-            lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-                .map_or(0.0, |d| d.as_secs_f64() * 1e3)
-        };
-        format!(
-            "| {name} | {:.0}/s | {:.2} ms | {:.2} ms | {} | {} |",
-            self.done as f64 / self.secs,
-            pct(0.50),
-            pct(0.99),
-            self.done,
-            self.errors
-        )
-    }
-}
-
-/// Sends `make(i)` for i in 0.. from `clients` tasks until `secs` pass or
-/// the items run out.
-async fn drive<F>(clients: usize, secs: u64, items: usize, send: F) -> Stats
-where
-    F: Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
-        + Send
-        + Sync
-        + 'static,
-{
-    let send = Arc::new(send);
-    let next = Arc::new(AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (send, next) = (send.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= items || Instant::now() >= deadline {
-                    break;
-                }
-                let t = Instant::now();
-                if send(i).await {
-                    lat.push(t.elapsed());
-                } else {
-                    errors += 1;
-                }
-            }
-            (lat, errors)
-        }));
-    }
-    let mut stats = Stats {
-        done: 0,
-        errors: 0,
-        secs: 0.0,
-        lat: Vec::new(),
-    };
-    for t in tasks {
-        let (lat, errors) = t.await.unwrap();
-        stats.done += lat.len();
-        stats.errors += errors;
-        stats.lat.extend(lat);
-    }
-    stats.secs = start.elapsed().as_secs_f64();
-    stats
 }
 
 fn key_add(org: &str, user: &str, n: usize) -> String {

@@ -2,7 +2,7 @@
 //! logged in) API token; builds and signs intents as a real client must.
 
 use reqwest::header::HeaderMap;
-use scf_ledger::intent::{Intent, signing_message};
+use scf_ledger::intent::{AssetRef, Intent, signing_message};
 use scf_ledger::sig::SecretKey;
 use scf_ledger::time::Timestamp;
 use serde_json::{Value, json};
@@ -149,18 +149,34 @@ impl Client {
     /// A signed intent as the API takes it: `{"intent": "<canonical JSON>",
     /// "sigs": [...]}`, with a fresh id and the current time.
     pub fn sign(&self, kind: &str, org: &str, body: Value) -> Value {
+        self.sign_full(kind, org, body, vec![], Timestamp::now())
+    }
+
+    /// [`Client::sign`] with asset references (ledger SPEC §6) and a chosen
+    /// `client_time`: once a test-mode clock has moved, a client signs with
+    /// the platform's time (`GET /v1/time`), not its own.
+    pub fn sign_full(
+        &self,
+        kind: &str,
+        org: &str,
+        body: Value,
+        mut assets: Vec<AssetRef>,
+        client_time: Timestamp,
+    ) -> Value {
         let Value::Object(body) = body else {
             panic!("an intent body is a JSON object, not {body}");
         };
+        // The canonical form lists keys strictly ascending.
+        assets.sort_by_key(|a| a.key.0);
         let intent = Intent {
             kind: kind.into(),
             org: org.into(),
             key_id: self.key.public_key().key_id(),
             subject: String::new(),
-            assets: vec![],
+            assets,
             body,
             id: new_id(),
-            client_time: Timestamp::now(),
+            client_time,
         };
         let bytes = intent.to_bytes();
         let sig = self.key.sign(&signing_message(&bytes));
@@ -173,6 +189,21 @@ impl Client {
     /// Signs an intent and POSTs it with a fresh Idempotency-Key.
     pub async fn mutate(&self, path: &str, kind: &str, org: &str, body: Value) -> Reply {
         let signed = self.sign(kind, org, body);
+        self.post(path, &new_id(), signed.to_string().into_bytes())
+            .await
+    }
+
+    /// [`Client::mutate`] signed with [`Client::sign_full`].
+    pub async fn mutate_full(
+        &self,
+        path: &str,
+        kind: &str,
+        org: &str,
+        body: Value,
+        assets: Vec<AssetRef>,
+        client_time: Timestamp,
+    ) -> Reply {
+        let signed = self.sign_full(kind, org, body, assets, client_time);
         self.post(path, &new_id(), signed.to_string().into_bytes())
             .await
     }

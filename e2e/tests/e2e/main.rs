@@ -13,6 +13,7 @@ mod crash;
 mod mutations;
 mod onboarding;
 mod race;
+mod receivables;
 mod rollback;
 mod server;
 mod walkthrough;

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 /// A firm's registration figures, and the size class that the seeded 2011
 /// rules (工信部联企业〔2011〕300号) give them, worked out by hand.
 #[derive(Debug)]
-struct Firm {
-    name: &'static str,
+pub(crate) struct Firm {
+    pub(crate) name: &'static str,
     admin: &'static str,
     industry: &'static str,
     headcount: u32,
@@ -23,7 +23,7 @@ struct Firm {
 }
 
 /// Industry: at or above 1000 people and 400 million revenue.
-const CORE: Firm = Firm {
+pub(crate) const CORE: Firm = Firm {
     name: "华北重型机械股份有限公司",
     admin: "Li Wei",
     industry: "industry",
@@ -34,7 +34,7 @@ const CORE: Firm = Firm {
 };
 
 /// "other" has a headcount bound only (300).
-const FUNDER: Firm = Firm {
+pub(crate) const FUNDER: Firm = Firm {
     name: "浦江商业银行",
     admin: "Chen Jing",
     industry: "other",
@@ -45,7 +45,7 @@ const FUNDER: Firm = Firm {
 };
 
 /// Industry: 20+ people and 3 million+ revenue but under 300 people.
-const SUPPLIER_1: Firm = Firm {
+pub(crate) const SUPPLIER_1: Firm = Firm {
     name: "苏州精密铸件有限公司",
     admin: "Wang Fang",
     industry: "industry",
@@ -56,7 +56,7 @@ const SUPPLIER_1: Firm = Firm {
 };
 
 /// Industry: under 20 people.
-const SUPPLIER_2: Firm = Firm {
+pub(crate) const SUPPLIER_2: Firm = Firm {
     name: "昆山恒达五金加工厂",
     admin: "Zhao Lei",
     industry: "industry",
@@ -80,7 +80,7 @@ const DISTRIBUTOR: Firm = Firm {
 /// A valid GB 32100 code: `9` (registered with market regulation), `1`
 /// (enterprise), a region (Shanghai Pudong), a random nine-character
 /// organisation code, and the check character.
-fn uscc() -> String {
+pub(crate) fn uscc() -> String {
     const CHARSET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
     let org_code: String = uuid::Uuid::new_v4().as_bytes()[..9]
         .iter()
@@ -103,11 +103,11 @@ fn corrupt(uscc: &str) -> String {
 
 /// The highest ledger seq seen, to wait for a checkpoint covering it.
 #[derive(Debug, Default)]
-struct Seqs(u64);
+pub(crate) struct Seqs(pub(crate) u64);
 
 impl Seqs {
     /// Notes the receipt of a reply body and returns the body.
-    fn note(&mut self, body: Value) -> Value {
+    pub(crate) fn note(&mut self, body: Value) -> Value {
         let seq = body["receipt"]["seq"]
             .as_u64()
             .unwrap_or_else(|| panic!("no receipt.seq in {body}"));
@@ -118,7 +118,7 @@ impl Seqs {
 
 /// The operator onboards an organisation; returns its first admin, whose
 /// key is named now and enrolled later by the admin.
-async fn onboard(
+pub(crate) async fn onboard(
     server: &Server,
     operator: &Client,
     seqs: &mut Seqs,
@@ -149,7 +149,7 @@ async fn onboard(
 
 /// The core enterprise invites a counterparty; returns its first admin and
 /// the relationship id.
-async fn invite(
+pub(crate) async fn invite(
     server: &Server,
     core: &Client,
     seqs: &mut Seqs,
@@ -186,7 +186,7 @@ async fn invite(
 
 /// The new admin enrols the key named at onboarding (no token yet: the
 /// signature is the credential), then logs in with it.
-async fn enrol_and_log_in(admin: &mut Client, seqs: &mut Seqs, kind: &str) {
+pub(crate) async fn enrol_and_log_in(admin: &mut Client, seqs: &mut Seqs, kind: &str) {
     assert!(admin.token.is_none());
     let body = admin
         .mutate(
@@ -245,7 +245,13 @@ async fn register(admin: &Client, uscc: &str, firm: &Firm, figures_year: u16) ->
 
 /// Registers and checks that the organisation now waits for KYC with the
 /// expected size class.
-async fn register_ok(admin: &Client, seqs: &mut Seqs, uscc: &str, firm: &Firm, year: u16) {
+pub(crate) async fn register_ok(
+    admin: &Client,
+    seqs: &mut Seqs,
+    uscc: &str,
+    firm: &Firm,
+    year: u16,
+) {
     let body = seqs.note(register(admin, uscc, firm, year).await.expect(200));
     let org = &body["organisation"];
     assert_eq!(org["status"], "kyc_pending", "{body}");
@@ -273,13 +279,13 @@ async fn kyc(
     seqs.note(body)["organisation"].clone()
 }
 
-async fn approve(operator: &Client, seqs: &mut Seqs, org_id: &str) {
+pub(crate) async fn approve(operator: &Client, seqs: &mut Seqs, org_id: &str) {
     let org = kyc(operator, seqs, org_id, "approve", "documents verified").await;
     // "approved", the organisations.status value in the migration.
     assert_eq!(org["status"], "approved", "{org}");
 }
 
-async fn list(client: &Client, path: &str) -> Vec<Value> {
+pub(crate) async fn list(client: &Client, path: &str) -> Vec<Value> {
     let body = client.get(path).await.expect(200);
     body["items"]
         .as_array()

@@ -172,6 +172,20 @@ impl Server {
     /// [`Server::start`] with another `SCF_LOG` filter: a long crash run
     /// logs less.
     pub async fn start_logging(log: &str) -> Server {
+        Server::start_with(log, &[]).await
+    }
+
+    /// [`Server::start`] in test mode (`SCF_TEST_MODE=true`): the operator's
+    /// admin may move the platform clock with `POST /v1/test/clock`, so a
+    /// scenario can reach a maturity date. Test mode holds for every start
+    /// of this server, restarts included.
+    pub async fn start_test_mode() -> Server {
+        Server::start_with("info", &[("SCF_TEST_MODE", "true")]).await
+    }
+
+    /// `scf bootstrap` and `scf serve` with `SCF_LOG=log` and `extra`
+    /// settings on top of the data dir, origin and database.
+    async fn start_with(log: &str, extra: &[(&'static str, &str)]) -> Server {
         let dir = tempfile::Builder::new()
             .prefix("scf-e2e-")
             .tempdir()
@@ -186,6 +200,7 @@ impl Server {
             ("SCF_ORIGIN", ORIGIN.to_owned()),
             ("SCF_LOG", log.to_owned()),
         ];
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         // Without it the server uses its default, SQLite in the data dir.
         let storage = match (&db, admin_url) {
             (Some(db), Some(admin_url)) => {
