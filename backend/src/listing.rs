@@ -43,6 +43,8 @@ pub const CSV_OPERATIONS: &[&str] = &[
     "list_accounts",
     "list_financings",
     "list_registration_tasks",
+    "list_invoices",
+    "list_purchase_orders",
     "list_held_certificates",
     "list_issued_certificates",
     "list_assignment_notices",

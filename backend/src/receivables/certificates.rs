@@ -241,7 +241,7 @@ fn plan_on(conn: &mut DbConn, program: Uuid, on: NaiveDate) -> Result<Plan, Comm
 }
 
 /// The firm's relationship with the core firm, if active, and its size class.
-fn active_counterparty(
+pub(crate) fn active_counterparty(
     conn: &mut DbConn,
     core: DbId,
     firm: DbId,

@@ -12,11 +12,11 @@
 
 use crate::db::schema::{
     assignment_notices, cash_movements, certificate_holdings, certificates, financing_credit,
-    financing_steps, financings, organisations, registration_tasks, relationships,
+    financing_steps, financings, organisations, registration_tasks,
 };
 use crate::db::{DbConn, DbDecimal, DbId, DbInstant};
 use crate::ledger::writer::{CommandError, EntryView};
-use crate::parties::model::{Direction, OrgStatus, RelStatus, SizeClass};
+use crate::parties::model::{Direction, SizeClass};
 use crate::pricing::money::Money;
 use crate::pricing::overdue::{
     OverdueAssessment, OverdueRequest, PenaltyKind, PenaltyRate, assess_overdue,
@@ -301,29 +301,8 @@ fn counterparty(
     core: DbId,
     firm: DbId,
 ) -> Result<Option<(Direction, i32, SizeClass)>, CommandError> {
-    let rel: Option<(String, i32)> = relationships::table
-        .filter(relationships::core_org_id.eq(core))
-        .filter(relationships::counterparty_org_id.eq(firm))
-        .filter(relationships::status.eq(RelStatus::Active.as_str()))
-        .select((relationships::direction, relationships::tier))
-        .first(conn)
-        .optional()?;
-    let org: Option<(String, Option<String>)> = organisations::table
-        .filter(organisations::id.eq(firm))
-        .select((organisations::status, organisations::size_class))
-        .first(conn)
-        .optional()?;
-    Ok(match (rel, org) {
-        (Some((dir, tier)), Some((status, Some(size))))
-            if status == OrgStatus::Approved.as_str() =>
-        {
-            match (Direction::parse(&dir), SizeClass::parse(&size)) {
-                (Some(d), Some(s)) => Some((d, tier, s)),
-                _ => None,
-            }
-        }
-        _ => None,
-    })
+    Ok(certs::active_counterparty(conn, core, firm)?
+        .and_then(|(dir, tier, size)| size.map(|s| (dir, tier, s))))
 }
 
 /// `financing.apply`: the holder applies to finance a certificate it

@@ -188,6 +188,7 @@ pub async fn get_purchase_order(
     ))]
 #[get("/purchase-orders")]
 pub async fn list_purchase_orders(
+    http: actix_web::HttpRequest,
     who: Principal,
     db: web::Data<Db>,
     filter: web::Query<PoFilter>,
@@ -201,7 +202,7 @@ pub async fn list_purchase_orders(
         .run(move |c| orders::list(c, org, all, &f, after, fetch).map_err(DbError::from))
         .await
         .map_err(unavailable)?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(&req, rows, |r| r.id)?))
+    crate::listing::page(&http, Page::from_rows(&req, rows, |r| r.id)?)
 }
 
 /// Record an invoice.
@@ -443,6 +444,7 @@ pub async fn get_invoice(
     ))]
 #[get("/invoices")]
 pub async fn list_invoices(
+    http: actix_web::HttpRequest,
     who: Principal,
     db: web::Data<Db>,
     filter: web::Query<InvoiceFilter>,
@@ -456,5 +458,5 @@ pub async fn list_invoices(
         .run(move |c| invoices::list(c, org, all, &f, after, fetch).map_err(DbError::from))
         .await
         .map_err(unavailable)?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(&req, rows, |r| r.id)?))
+    crate::listing::page(&http, Page::from_rows(&req, rows, |r| r.id)?)
 }

@@ -231,6 +231,28 @@ pub struct Invoice {
     pub created_at: String,
 }
 
+impl crate::listing::CsvRow for Invoice {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "program_id",
+        "seller_org_id",
+        "buyer_org_id",
+        "seller_uscc",
+        "invoice_number",
+        "asset_key",
+        "amount",
+        "currency",
+        "issue_date",
+        "due_date",
+        "po_id",
+        "batch_id",
+        "status",
+        "certificate_id",
+        "recorded_seq",
+        "created_at",
+    ];
+}
+
 type InvoiceRow = (
     DbId,
     DbId,

@@ -412,6 +412,24 @@ pub struct PurchaseOrder {
     pub deliveries: Option<Vec<Delivery>>,
 }
 
+/// Deliveries are left out of the CSV: one row per order.
+impl crate::listing::CsvRow for PurchaseOrder {
+    const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "program_id",
+        "buyer_org_id",
+        "seller_org_id",
+        "carrier_org_id",
+        "po_number",
+        "amount",
+        "currency",
+        "order_date",
+        "status",
+        "recorded_seq",
+        "created_at",
+    ];
+}
+
 type PoRow = (
     DbId,
     DbId,

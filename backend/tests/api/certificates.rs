@@ -927,4 +927,26 @@ async fn a_certificate_confirms_no_more_than_the_invoices_behind_it() {
     assert_eq!(s, 201, "{r}");
     let (s, r) = confirm(&app, &w.checker, &again, "100000.00", &maturity).await;
     assert_eq!(s, 409, "{r}");
+    // The buyer's invoice list as CSV: a header and one row per invoice,
+    // amounts as the JSON's decimal strings.
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/invoices?program_id={}", w.program)))
+        .bearer_auth(&w.core.token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("id,program_id,seller_org_id"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        text.contains(",600000.00,") && text.contains(",500000.00,"),
+        "{text}"
+    );
 }

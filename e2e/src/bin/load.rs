@@ -21,14 +21,12 @@
 
 use clap::Parser;
 use diesel::connection::SimpleConnection;
-use scf_backend::db::testing::TestDb;
-use scf_e2e::drive;
+use scf_e2e::{Scf, drive};
 use scf_ledger::intent::{Intent, signing_message};
 use scf_ledger::sig::SecretKey;
 use scf_ledger::time::Timestamp;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -103,82 +101,10 @@ fn raw_inserts(url: &str, rows: usize) -> f64 {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let dir = tempfile::tempdir().unwrap();
-    let test_db = if args.db == "sqlite" {
-        TestDb::sqlite()
-    } else {
-        TestDb::postgres(&args.db)
-    }
-    .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let envs = [
-        ("SCF_DATA_DIR", dir.path().display().to_string()),
-        ("SCF_LISTEN", listen.clone()),
-        ("SCF_DATABASE_URL", test_db.url().to_owned()),
-        ("SCF_LOG", "warn".to_owned()),
-        // One token at thousands of requests a second is the point here.
-        ("SCF_RATE_LIMIT_PER_SEC", "0".to_owned()),
-    ];
-    let key_file = dir.path().join("admin.key");
-    let out = Command::new(&args.scf)
-        .args(["bootstrap", "--name", "Load", "--key-out"])
-        .arg(&key_file)
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("run scf bootstrap");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("API token").map(|t| t.trim().to_owned()))
-        .expect("token");
-    let mut server = Command::new(&args.scf)
-        .arg("serve")
-        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start scf serve");
-    let base = format!("http://{listen}");
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(args.clients)
-        .build()
-        .unwrap();
-    let mut ready = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the server did not become ready");
-    let me: serde_json::Value = client
-        .get(format!("{base}/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (org, user) = (
-        me["org_id"].as_str().unwrap().to_owned(),
-        me["user_id"].as_str().unwrap().to_owned(),
-    );
+    let mut scf = Scf::start(&args.scf, &args.db, &[]).await;
+    let base = scf.api.base.clone();
+    let client = scf.api.http.clone();
+    let (org, user, token) = (scf.op.org.clone(), scf.op.user.clone(), scf.op.token.clone());
 
     eprintln!("preparing {} signed intents ...", args.requests);
     let bodies: Arc<Vec<String>> = Arc::new(
@@ -213,10 +139,9 @@ async fn main() {
         })
     })
     .await;
-    let _ = server.kill();
-    let _ = server.wait();
+    scf.stop();
 
-    let raw = raw_inserts(test_db.url(), 50_000);
+    let raw = raw_inserts(scf.db.url(), 50_000);
     let backend = if args.db == "sqlite" {
         "SQLite"
     } else {

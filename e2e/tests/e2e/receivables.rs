@@ -236,13 +236,88 @@ async fn supplier(p: &mut Platform, core: &Client, tier: u8, firm: &Firm) -> Cli
     admin
 }
 
-/// Where the core enterprise's invoices are uploaded (`POST
-/// /v1/invoices/batches`) once trade data is on main: the rows it owes
-/// `suppliers`, and the invoice ids a certificate then names as its trade
-/// background. Until then a certificate names none (`invoice_ids` is
-/// optional), and this is the one place the scenario changes.
-async fn upload_invoices(_p: &mut Platform, _core: &Client, _suppliers: &[&Client]) -> Vec<String> {
-    Vec::new()
+/// The core enterprise uploads the invoices it owes tier 1 in one bulk
+/// request (`POST /v1/invoices/batches`): a signed `invoice.batch` intent
+/// committing to the rows by Merkle roots (of each row's canonical JSON,
+/// and of the sorted invoice asset keys), the rows beside it. Returns the
+/// ids of the invoices, oldest first: the trade each certificate names.
+async fn upload_invoices(
+    p: &mut Platform,
+    core: &Client,
+    program: &str,
+    seller: &Client,
+    amounts: &[&str],
+) -> Vec<String> {
+    use scf_ledger::hash::{leaf_hash, to_hex};
+    use scf_ledger::merkle::root_from_leaves;
+    let org = seller
+        .get(&format!("/v1/organisations/{}", seller.org_id))
+        .await
+        .expect(200);
+    let uscc = org["uscc"].as_str().unwrap().to_owned();
+    let today = p.today().await;
+    let rows: Vec<Value> = amounts
+        .iter()
+        .enumerate()
+        .map(|(i, amount)| {
+            json!({"invoice_number": format!("FP2026-{i:04}"), "seller_uscc": uscc, "amount": amount,
+                "issue_date": today.to_string(), "due_date": plus(today, 90).to_string()})
+        })
+        .collect();
+    let leaves: Vec<_> = rows
+        .iter()
+        .map(|r| leaf_hash(&scf_ledger::jcs::to_vec(r)))
+        .collect();
+    let mut keys: Vec<[u8; 32]> = rows
+        .iter()
+        .map(|r| {
+            AssetKey::invoice(&uscc, r["invoice_number"].as_str().unwrap())
+                .unwrap()
+                .0
+        })
+        .collect();
+    keys.sort_unstable();
+    let key_leaves: Vec<_> = keys.iter().map(|k| leaf_hash(k)).collect();
+    let total: Decimal = amounts.iter().map(|a| a.parse::<Decimal>().unwrap()).sum();
+    let batch = new_id();
+    let body = json!({"batch_id": batch, "program_id": program, "count": rows.len(),
+        "total": total.to_string(), "rows_root": to_hex(&root_from_leaves(&leaves)),
+        "asset_keys_root": to_hex(&root_from_leaves(&key_leaves))});
+    let at = p.now().await;
+    let mut env = core.sign_full("invoice.batch", &core.org_id, body, vec![], at);
+    env["rows"] = Value::Array(rows);
+    let answer = core
+        .post(
+            "/v1/invoices/batches",
+            &new_id(),
+            env.to_string().into_bytes(),
+        )
+        .await
+        .expect(201);
+    assert_eq!(answer["count"], amounts.len(), "{answer}");
+    p.seqs.note(answer);
+    let page = core
+        .get(&format!("/v1/invoices?batch_id={batch}"))
+        .await
+        .expect(200);
+    let ids: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(
+                i["status"], "confirmed",
+                "the buyer's own upload is confirmed: {i}"
+            );
+            i["id"]
+                .as_str()
+                .or(i["invoice_id"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), amounts.len(), "{page}");
+    ids
 }
 
 /// A verified settlement account of `firm` (in its registered name),
@@ -515,7 +590,14 @@ async fn receivables() {
         .expect(200);
     assert_eq!(in_force["version"], 1, "{in_force}");
 
-    let invoices = upload_invoices(&mut p, &core.admin, &[&t1, &t2]).await;
+    let invoices = upload_invoices(
+        &mut p,
+        &core.admin,
+        &program,
+        &t1,
+        &["1000000.00", "200000.00"],
+    )
+    .await;
 
     // A certificate of 1,000,000.00 for tier 1, due in 90 days.
     let maturity = plus(start, 90);
@@ -526,7 +608,7 @@ async fn receivables() {
         &t1,
         "1000000.00",
         maturity,
-        &invoices,
+        &invoices[..1],
     )
     .await;
 
@@ -840,7 +922,16 @@ async fn receivables() {
     // is stale now: the application is refused until a current one is in.
     let day90 = p.today().await;
     let due = plus(day90, 30);
-    let second = certificate(&mut p, &core, &program, &t1, "200000.00", due, &invoices).await;
+    let second = certificate(
+        &mut p,
+        &core,
+        &program,
+        &t1,
+        "200000.00",
+        due,
+        &invoices[1..],
+    )
+    .await;
     let stale = p
         .send(
             &t1,
