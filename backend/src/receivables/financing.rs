@@ -483,23 +483,27 @@ fn exposed_statuses() -> Vec<&'static str> {
 
 /// What the three limits carry now for `row` (excluding `row` itself).
 fn usage(conn: &mut DbConn, row: &FinancingRow) -> Result<Usage, CommandError> {
-    let base = || {
-        financings::table
-            .filter(financings::status.eq_any(exposed_statuses()))
-            .filter(financings::id.ne(row.id))
-            .select(financings::advance_amount)
-    };
-    let program: Vec<DbDecimal> = base()
+    // One pass over the program's exposed financings gives all three.
+    let exposed: Vec<(DbId, DbId, DbDecimal)> = financings::table
         .filter(financings::program_id.eq(row.program_id))
+        .filter(financings::status.eq_any(exposed_statuses()))
+        .filter(financings::id.ne(row.id))
+        .select((
+            financings::funder_org_id,
+            financings::applicant_org_id,
+            financings::advance_amount,
+        ))
         .load(conn)?;
-    let funder: Vec<DbDecimal> = base()
-        .filter(financings::program_id.eq(row.program_id))
-        .filter(financings::funder_org_id.eq(row.funder_org_id))
-        .load(conn)?;
-    let counterparty: Vec<DbDecimal> = base()
-        .filter(financings::program_id.eq(row.program_id))
-        .filter(financings::applicant_org_id.eq(row.applicant_org_id))
-        .load(conn)?;
+    let (mut program, mut funder, mut counterparty) = (Vec::new(), Vec::new(), Vec::new());
+    for (f, a, amount) in exposed {
+        if f == row.funder_org_id {
+            funder.push(amount);
+        }
+        if a == row.applicant_org_id {
+            counterparty.push(amount);
+        }
+        program.push(amount);
+    }
     Ok(Usage {
         program: exposed_sum(conn, program)?,
         funder: exposed_sum(conn, funder)?,
@@ -615,13 +619,14 @@ fn regulatory_flags(
         .iter()
         .map(|s| s.as_str())
         .collect();
-    let before: i64 = financings::table
+    let before: Option<DbId> = financings::table
         .filter(financings::applicant_org_id.eq(row.applicant_org_id))
         .filter(financings::status.eq_any(ever))
         .filter(financings::id.ne(row.id))
-        .count()
-        .get_result(conn)?;
-    Ok(flags(size, aggregate, before > 0, rule))
+        .select(financings::id)
+        .first(conn)
+        .optional()?;
+    Ok(flags(size, aggregate, before.is_some(), rule))
 }
 
 /// `financing.withdraw`: the applicant withdraws before the decision.

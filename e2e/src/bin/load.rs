@@ -104,7 +104,11 @@ async fn main() {
     let mut scf = Scf::start(&args.scf, &args.db, &[]).await;
     let base = scf.api.base.clone();
     let client = scf.api.http.clone();
-    let (org, user, token) = (scf.op.org.clone(), scf.op.user.clone(), scf.op.token.clone());
+    let (org, user, token) = (
+        scf.op.org.clone(),
+        scf.op.user.clone(),
+        scf.op.token.clone(),
+    );
 
     eprintln!("preparing {} signed intents ...", args.requests);
     let bodies: Arc<Vec<String>> = Arc::new(
