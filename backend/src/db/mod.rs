@@ -393,9 +393,15 @@ impl Db {
                 .idle_timeout(None)
                 .max_lifetime(None),
             (DbKind::Sqlite, false) => builder.max_size(SQLITE_POOL_SIZE).min_idle(Some(1)),
+            // No idle floor: with one, r2d2 opens a replacement in the
+            // background whenever every connection is in use, and a TLS
+            // handshake still running on its worker thread when the process
+            // exits races OpenSSL's exit-time cleanup (a crash after a
+            // successful `scf bootstrap` was seen once in CI). Connections
+            // are opened when asked for and kept until idle.
             (DbKind::Postgres, _) => builder
                 .max_size(pool_size.unwrap_or(DEFAULT_PG_POOL_SIZE).max(1))
-                .min_idle(Some(1)),
+                .min_idle(Some(0)),
         };
         let pool = builder
             .build(manager)

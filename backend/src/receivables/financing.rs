@@ -1869,12 +1869,22 @@ pub fn tasks(
     if !operator {
         q = q.filter(registration_tasks::funder_org_id.eq(org));
     }
+    // Open means still owed: once the financing is settled the receivable
+    // is paid and an unfiled registration is moot.
+    let outstanding = financings::table
+        .filter(financings::status.ne(FinancingStatus::Settled.as_str()))
+        .select(financings::id);
     match state {
-        Some(TaskState::Open) => q = q.filter(registration_tasks::done_seq.is_null()),
+        Some(TaskState::Open) => {
+            q = q
+                .filter(registration_tasks::done_seq.is_null())
+                .filter(registration_tasks::financing_id.eq_any(outstanding));
+        }
         Some(TaskState::Overdue) => {
             q = q
                 .filter(registration_tasks::done_seq.is_null())
-                .filter(registration_tasks::due_on.lt(on));
+                .filter(registration_tasks::due_on.lt(on))
+                .filter(registration_tasks::financing_id.eq_any(outstanding));
         }
         Some(TaskState::Done) => q = q.filter(registration_tasks::done_seq.is_not_null()),
         None => {}

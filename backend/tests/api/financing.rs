@@ -353,6 +353,9 @@ async fn a_certificate_part_is_financed_disbursed_registered_and_cleared() {
         let (_, d) = get(&app, &w.core, &format!("/v1/financings/{id}")).await;
         assert_eq!(d["status"], "settled", "{d}");
     }
+    // Paid: the unfiled registration is no longer owed.
+    let (_, t) = get(&app, &f.approver, "/v1/registration-tasks?state=overdue").await;
+    assert_eq!(t["items"].as_array().unwrap().len(), 0, "{t}");
 
     // Offline: the export with the applications (assets encumbered), the
     // decisions, disbursements and the clearing (paying exactly the face
