@@ -344,8 +344,32 @@ pub fn query_error(err: error::QueryPayloadError, _req: &HttpRequest) -> actix_w
     ApiError::bad_request(format!("invalid query string: {err}")).into()
 }
 
-pub fn path_error(err: error::PathError, _req: &HttpRequest) -> actix_web::Error {
+pub fn path_error(err: error::PathError, req: &HttpRequest) -> actix_web::Error {
+    // A documented path without parameters asked for under another method
+    // is routed to a sibling `{id}` resource (GET /v1/invoices/batches to
+    // GET /v1/invoices/{id}) and fails here; its answer is still 405.
+    let literal = req
+        .app_data::<actix_web::web::Data<crate::routes::AllowedMethods>>()
+        .and_then(|a| a.for_literal(req.path()))
+        .filter(|allow| !allow.split(", ").any(|m| m == req.method().as_str()));
+    if let Some(allow) = literal {
+        let res = method_not_allowed(req.method(), req.path(), allow);
+        return error::InternalError::from_response(err, res).into();
+    }
     ApiError::not_found(format!("invalid path parameter: {err}")).into()
+}
+
+/// 405 problem details with the `Allow` header.
+fn method_not_allowed(method: &actix_web::http::Method, path: &str, allow: &str) -> HttpResponse {
+    let mut res = ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{method} is not allowed on {path}; use {allow}"),
+    )
+    .error_response();
+    if let Ok(v) = HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, v);
+    }
+    res
 }
 
 /// Fallback for error responses produced outside our handlers (no route,
@@ -419,15 +443,7 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let Some(allow) = allow else {
         return Err(ApiError::not_found(format!("no route for {method} {path}")));
     };
-    let mut res = ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        format!("{method} is not allowed on {path}; use {allow}"),
-    )
-    .error_response();
-    if let Ok(v) = HeaderValue::from_str(allow) {
-        res.headers_mut().insert(header::ALLOW, v);
-    }
-    Ok(res)
+    Ok(method_not_allowed(method, path, allow))
 }
 
 #[cfg(test)]

@@ -257,15 +257,34 @@ impl AllowedMethods {
 
     /// The `Allow` value for a concrete path, if a documented path template
     /// (`{param}` matching any one segment) covers it.
+    /// The most literal template wins, as in routing: `/v1/invoices/batches`
+    /// before `/v1/invoices/{id}`.
     pub fn for_path(&self, path: &str) -> Option<&str> {
         let segments: Vec<&str> = path.split('/').collect();
         self.0
             .iter()
-            .find(|(template, _)| {
+            .filter(|(template, _)| {
                 template.len() == segments.len()
                     && template.iter().zip(&segments).all(|(t, s)| {
                         t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
                     })
+            })
+            .max_by_key(|(template, _)| template.iter().filter(|t| !t.starts_with('{')).count())
+            .map(|(_, allow)| allow.as_str())
+    }
+
+    /// The `Allow` value when `path` is exactly a documented path without
+    /// parameters: a request for it under another method is then routed to
+    /// a sibling `{id}` resource and fails there, but the answer is 405.
+    pub fn for_literal(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0
+            .iter()
+            .find(|(template, _)| {
+                template
+                    .iter()
+                    .map(String::as_str)
+                    .eq(segments.iter().copied())
             })
             .map(|(_, allow)| allow.as_str())
     }

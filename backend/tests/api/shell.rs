@@ -150,6 +150,7 @@ async fn wrong_method_is_a_405_problem_with_allow() {
             "POST",
         ),
         ("POST", "/metrics".to_owned(), "GET"),
+        ("DELETE", "/v1/invoices/batches".to_owned(), "POST"),
     ];
     for (method, path, allow) in cases {
         let res = app
@@ -161,6 +162,12 @@ async fn wrong_method_is_a_405_problem_with_allow() {
         assert_eq!(res.headers()["allow"], allow, "{method} {path}");
         problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
     }
+    // A literal path beside a `{id}` sibling: an authenticated GET reaches
+    // the sibling's route, yet the answer is the literal path's 405.
+    let op = app.operator().await;
+    let res = app.get_auth("/v1/invoices/batches", &op.token).await;
+    assert_eq!(res.headers()["allow"], "POST");
+    problem(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
 
 /// Answers due to an operation's shape are documented on every operation
