@@ -494,7 +494,11 @@ fn open_holding(
     Ok(())
 }
 
-fn close_holding(conn: &mut DbConn, view: &EntryView<'_>, cert: DbId) -> Result<(), CommandError> {
+pub(crate) fn close_holding(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    cert: DbId,
+) -> Result<(), CommandError> {
     diesel::update(
         certificate_holdings::table
             .filter(certificate_holdings::certificate_id.eq(cert))
@@ -506,6 +510,44 @@ fn close_holding(conn: &mut DbConn, view: &EntryView<'_>, cert: DbId) -> Result<
     ))
     .execute(conn)?;
     Ok(())
+}
+
+/// Moves `row` to `next` with `to` as its holder: the holding changes and
+/// a notice of assignment from `from` to `to` is recorded for the issuer
+/// (Civil Code Art. 546). Returns the notice's id.
+pub(crate) fn reassign(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    row: &CertRow,
+    next: CertStatus,
+    from: DbId,
+    to: DbId,
+) -> Result<DbId, CommandError> {
+    diesel::update(certificates::table.filter(certificates::id.eq(row.id)))
+        .set((
+            certificates::status.eq(next.as_str()),
+            certificates::holder_org_id.eq(to),
+            certificates::updated_seq.eq(seq(view)),
+        ))
+        .execute(conn)?;
+    close_holding(conn, view, row.id)?;
+    open_holding(conn, view, row, row.id, to)?;
+    let notice = DbId::new_v7();
+    diesel::insert_into(assignment_notices::table)
+        .values((
+            assignment_notices::id.eq(notice),
+            assignment_notices::core_org_id.eq(row.core_org_id),
+            assignment_notices::program_id.eq(row.program_id),
+            assignment_notices::certificate_id.eq(row.id),
+            assignment_notices::root_id.eq(row.root_id),
+            assignment_notices::assignor_org_id.eq(from),
+            assignment_notices::assignee_org_id.eq(to),
+            assignment_notices::amount.eq(row.amount),
+            assignment_notices::ledger_seq.eq(seq(view)),
+            assignment_notices::notified_at.eq(now(view)),
+        ))
+        .execute(conn)?;
+    Ok(notice)
 }
 
 /// The certificate `holder` holds now, or 404 (409 for a past holder: it
@@ -681,30 +723,7 @@ pub fn transfer(
             "the receiver must be another supplier onboarded in this program (an active upstream counterparty of the issuer that passed KYC)",
         ));
     }
-    diesel::update(certificates::table.filter(certificates::id.eq(row.id)))
-        .set((
-            certificates::status.eq(next.as_str()),
-            certificates::holder_org_id.eq(to),
-            certificates::updated_seq.eq(seq(view)),
-        ))
-        .execute(conn)?;
-    close_holding(conn, view, row.id)?;
-    open_holding(conn, view, &row, row.id, to)?;
-    let notice = DbId::new_v7();
-    diesel::insert_into(assignment_notices::table)
-        .values((
-            assignment_notices::id.eq(notice),
-            assignment_notices::core_org_id.eq(row.core_org_id),
-            assignment_notices::program_id.eq(row.program_id),
-            assignment_notices::certificate_id.eq(row.id),
-            assignment_notices::root_id.eq(row.root_id),
-            assignment_notices::assignor_org_id.eq(holder),
-            assignment_notices::assignee_org_id.eq(to),
-            assignment_notices::amount.eq(row.amount),
-            assignment_notices::ledger_seq.eq(seq(view)),
-            assignment_notices::notified_at.eq(now(view)),
-        ))
-        .execute(conn)?;
+    let notice = reassign(conn, view, &row, next, holder, to)?;
     let mut out = answer(&reload(conn, body.certificate_id)?);
     if let Some(o) = out.as_object_mut() {
         o.insert(

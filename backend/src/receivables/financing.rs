@@ -11,8 +11,8 @@
 //! never financed twice at once.
 
 use crate::db::schema::{
-    assignment_notices, cash_movements, certificate_holdings, certificates, financing_credit,
-    financing_steps, financings, organisations, registration_tasks,
+    cash_movements, certificates, financing_credit, financing_steps, financings, organisations,
+    registration_tasks,
 };
 use crate::db::{DbConn, DbDecimal, DbId, DbInstant};
 use crate::ledger::writer::{CommandError, EntryView};
@@ -469,8 +469,7 @@ fn recommender(conn: &mut DbConn, id: DbId) -> Result<Option<DbId>, CommandError
 }
 
 /// Sum of the advances of exposed financings matching `filter`.
-fn exposed_sum(conn: &mut DbConn, rows: Vec<DbDecimal>) -> Result<Money, CommandError> {
-    let _ = conn;
+fn exposed_sum(rows: Vec<DbDecimal>) -> Result<Money, CommandError> {
     Money::sum(rows.into_iter().filter_map(|a| Money::new(a.0).ok())).map_err(storage)
 }
 
@@ -505,9 +504,9 @@ fn usage(conn: &mut DbConn, row: &FinancingRow) -> Result<Usage, CommandError> {
         program.push(amount);
     }
     Ok(Usage {
-        program: exposed_sum(conn, program)?,
-        funder: exposed_sum(conn, funder)?,
-        counterparty: exposed_sum(conn, counterparty)?,
+        program: exposed_sum(program)?,
+        funder: exposed_sum(funder)?,
+        counterparty: exposed_sum(counterparty)?,
     })
 }
 
@@ -612,9 +611,7 @@ fn regulatory_flags(
         .filter(financings::id.ne(row.id))
         .select(financings::advance_amount)
         .load(conn)?;
-    let aggregate = exposed_sum(conn, exposed)?
-        .checked_add(add)
-        .map_err(storage)?;
+    let aggregate = exposed_sum(exposed)?.checked_add(add).map_err(storage)?;
     let ever: Vec<&str> = FinancingStatus::EVER_LENT
         .iter()
         .map(|s| s.as_str())
@@ -657,43 +654,31 @@ pub fn withdraw(
     Ok(serde_json::json!({ "financing_id": row.id.0, "status": next }))
 }
 
-fn close_holding(conn: &mut DbConn, view: &EntryView<'_>, cert: DbId) -> Result<(), CommandError> {
-    diesel::update(
-        certificate_holdings::table
-            .filter(certificate_holdings::certificate_id.eq(cert))
-            .filter(certificate_holdings::to_seq.is_null()),
-    )
-    .set((
-        certificate_holdings::to_seq.eq(Some(seq(view))),
-        certificate_holdings::to_at.eq(Some(now(view))),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Moves a certificate by `event`, checked against the certificate table.
-fn move_certificate(
-    conn: &mut DbConn,
-    view: &EntryView<'_>,
-    cert: &CertRow,
-    event: CertEvent,
-    holder: Option<DbId>,
-) -> Result<(), CommandError> {
-    let next = cert.status().next(event).ok_or_else(|| {
+/// Where `event` takes a certificate, or 409 naming its status.
+fn cert_step(cert: &CertRow, event: CertEvent) -> Result<CertStatus, CommandError> {
+    cert.status().next(event).ok_or_else(|| {
         conflict(format!(
             "certificate {} is {}; {event} is not allowed",
             cert.id.0,
             cert.status()
         ))
-    })?;
+    })
+}
+
+/// Settles a paid part: its status moves and its last holding closes.
+fn settle_certificate(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    cert: &CertRow,
+) -> Result<(), CommandError> {
+    let next = cert_step(cert, CertEvent::Settle)?;
     diesel::update(certificates::table.filter(certificates::id.eq(cert.id)))
         .set((
             certificates::status.eq(next.as_str()),
-            certificates::holder_org_id.eq(holder.unwrap_or(cert.holder_org_id)),
             certificates::updated_seq.eq(seq(view)),
         ))
         .execute(conn)?;
-    Ok(())
+    certs::close_holding(conn, view, cert.id)
 }
 
 /// `financing.disburse`: the funder pays the net proceeds to the
@@ -723,31 +708,8 @@ pub fn disburse(
     )?;
     let cert = certs::load(conn, row.certificate_id.0)?
         .ok_or_else(|| storage("the financed certificate vanished"))?;
-    move_certificate(conn, view, &cert, CertEvent::Finance, Some(org))?;
-    close_holding(conn, view, cert.id)?;
-    diesel::insert_into(certificate_holdings::table)
-        .values((
-            certificate_holdings::certificate_id.eq(cert.id),
-            certificate_holdings::core_org_id.eq(cert.core_org_id),
-            certificate_holdings::holder_org_id.eq(org),
-            certificate_holdings::from_seq.eq(seq(view)),
-            certificate_holdings::from_at.eq(now(view)),
-        ))
-        .execute(conn)?;
-    diesel::insert_into(assignment_notices::table)
-        .values((
-            assignment_notices::id.eq(DbId::new_v7()),
-            assignment_notices::core_org_id.eq(cert.core_org_id),
-            assignment_notices::program_id.eq(cert.program_id),
-            assignment_notices::certificate_id.eq(cert.id),
-            assignment_notices::root_id.eq(cert.root_id),
-            assignment_notices::assignor_org_id.eq(row.applicant_org_id),
-            assignment_notices::assignee_org_id.eq(org),
-            assignment_notices::amount.eq(cert.amount),
-            assignment_notices::ledger_seq.eq(seq(view)),
-            assignment_notices::notified_at.eq(now(view)),
-        ))
-        .execute(conn)?;
+    let next_cert = cert_step(&cert, CertEvent::Finance)?;
+    certs::reassign(conn, view, &cert, next_cert, row.applicant_org_id, org)?;
     let net = money(row.net_proceeds)?;
     cash(
         conn,
@@ -1098,38 +1060,16 @@ pub fn settle_early(
         .map_err(storage)?;
     let cert = certs::load(conn, row.certificate_id.0)?
         .ok_or_else(|| storage("the financed certificate vanished"))?;
-    move_certificate(
+    // Back to the supplier; the issuer must know whom to pay at maturity.
+    let next_cert = cert_step(&cert, CertEvent::Repurchase)?;
+    certs::reassign(
         conn,
         view,
         &cert,
-        CertEvent::Repurchase,
-        Some(row.applicant_org_id),
+        next_cert,
+        row.funder_org_id,
+        row.applicant_org_id,
     )?;
-    close_holding(conn, view, cert.id)?;
-    diesel::insert_into(certificate_holdings::table)
-        .values((
-            certificate_holdings::certificate_id.eq(cert.id),
-            certificate_holdings::core_org_id.eq(cert.core_org_id),
-            certificate_holdings::holder_org_id.eq(row.applicant_org_id),
-            certificate_holdings::from_seq.eq(seq(view)),
-            certificate_holdings::from_at.eq(now(view)),
-        ))
-        .execute(conn)?;
-    // The issuer must know whom to pay at maturity again.
-    diesel::insert_into(assignment_notices::table)
-        .values((
-            assignment_notices::id.eq(DbId::new_v7()),
-            assignment_notices::core_org_id.eq(cert.core_org_id),
-            assignment_notices::program_id.eq(cert.program_id),
-            assignment_notices::certificate_id.eq(cert.id),
-            assignment_notices::root_id.eq(cert.root_id),
-            assignment_notices::assignor_org_id.eq(row.funder_org_id),
-            assignment_notices::assignee_org_id.eq(row.applicant_org_id),
-            assignment_notices::amount.eq(cert.amount),
-            assignment_notices::ledger_seq.eq(seq(view)),
-            assignment_notices::notified_at.eq(now(view)),
-        ))
-        .execute(conn)?;
     cash(
         conn,
         view,
@@ -1314,8 +1254,7 @@ pub fn clear(
             None,
             amount,
         )?;
-        move_certificate(conn, view, part, CertEvent::Settle, None)?;
-        close_holding(conn, view, part.id)?;
+        settle_certificate(conn, view, part)?;
     }
     Ok(serde_json::json!({
         "root_id": root.id.0,
