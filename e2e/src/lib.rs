@@ -311,6 +311,17 @@ pub async fn onboard(api: &Api, op: &Firm, kind: &str, name: &str) -> Firm {
 
 /// `core` invites an upstream supplier of `tier`; its admin logs in.
 pub async fn invite(api: &Api, core: &Firm, tier: u8, name: &str) -> Firm {
+    invite_under(api, core, tier, name, None).await
+}
+
+/// As `invite`, naming from tier 2 the firm this supplier supplies.
+pub async fn invite_under(
+    api: &Api,
+    core: &Firm,
+    tier: u8,
+    name: &str,
+    parent: Option<&Firm>,
+) -> Firm {
     let (org, user, key) = (
         uuid::Uuid::new_v4().to_string(),
         uuid::Uuid::new_v4().to_string(),
@@ -323,6 +334,7 @@ pub async fn invite(api: &Api, core: &Firm, tier: u8, name: &str) -> Firm {
         "relationship.invite",
         json!({
         "relationship_id": uuid::Uuid::new_v4(), "direction": "upstream", "tier": tier,
+        "parent_org_id": parent.map(|p| p.org.clone()),
         "counterparty": {"org_id": org, "kind": "supplier", "name": name,
             "admin": {"user_id": user, "name": format!("{name} admin"),
                 "public_key": key.public_key().to_hex()}}}),

@@ -89,6 +89,7 @@ diesel::table! {
         status -> Text,
         invited_by_user_id -> Id,
         created_at -> Instant,
+        parent_org_id -> Nullable<Id>,
     }
 }
 

@@ -72,6 +72,13 @@ pub struct InviteBody {
     pub direction: Direction,
     /// 1 for direct suppliers or distributors, 2 for theirs, up to 9.
     pub tier: u8,
+    /// From tier 2: the tier n−1 counterparty, in the same direction, that
+    /// this firm trades with directly (the buyer it supplies, or the
+    /// distributor it buys from). A certificate passes only from a holder
+    /// to its own supplier, so the chain must be known. Absent at tier 1.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub parent_org_id: Option<Uuid>,
     pub counterparty: NewCounterparty,
 }
 
@@ -189,6 +196,7 @@ impl crate::listing::CsvRow for Relationship {
         "counterparty_status",
         "direction",
         "tier",
+        "parent_org_id",
         "status",
         "created_at",
     ];
@@ -214,6 +222,9 @@ pub struct Relationship {
     pub counterparty_status: OrgStatus,
     pub direction: Direction,
     pub tier: i32,
+    /// The tier n−1 firm this one trades with directly (none at tier 1).
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub parent_org_id: Option<Uuid>,
     pub status: RelStatus,
     pub created_at: String,
 }
@@ -404,6 +415,7 @@ pub fn invite(
             body.relationship_id
         )));
     }
+    let parent = chain_parent(conn, core, body)?;
     let cp = &body.counterparty;
     insert_invited_org(conn, view, cp.org_id, cp.kind, &cp.name, core)?;
     insert_pending_user(conn, view, cp.org_id.into(), &cp.admin, Role::Admin)?;
@@ -417,6 +429,7 @@ pub fn invite(
             relationships::status.eq(RelStatus::Pending.as_str()),
             relationships::invited_by_user_id.eq(by_user),
             relationships::created_at.eq(at(view)),
+            relationships::parent_org_id.eq(parent),
         ))
         .execute(conn)?;
     Ok(serde_json::json!({
@@ -425,6 +438,49 @@ pub fn invite(
         "admin_user_id": cp.admin.user_id,
         "status": RelStatus::Pending,
     }))
+}
+
+/// The invited firm's place in the chain: none at tier 1; from tier 2, a
+/// counterparty of this core firm one tier nearer, in the same direction
+/// (pending or active, so a whole chain can be invited at once).
+fn chain_parent(
+    conn: &mut DbConn,
+    core: DbId,
+    body: &InviteBody,
+) -> Result<Option<DbId>, CommandError> {
+    let Some(parent) = body.parent_org_id.map(DbId::from) else {
+        if body.tier > 1 {
+            return Err(unprocessable(format!(
+                "parent_org_id is required at tier {}: name the tier {} {} this firm trades with directly",
+                body.tier,
+                body.tier - 1,
+                body.direction.counterparty_kind()
+            )));
+        }
+        return Ok(None);
+    };
+    if body.tier == 1 {
+        return Err(unprocessable(
+            "parent_org_id must be absent at tier 1: a tier 1 firm trades with the core firm itself",
+        ));
+    }
+    let found: Option<(String, i32)> = relationships::table
+        .filter(relationships::core_org_id.eq(core))
+        .filter(relationships::counterparty_org_id.eq(parent))
+        .select((relationships::direction, relationships::tier))
+        .first(conn)
+        .optional()?;
+    let fits = found.is_some_and(|(dir, tier)| {
+        dir == body.direction.as_str() && tier == i32::from(body.tier) - 1
+    });
+    if !fits {
+        return Err(unprocessable(format!(
+            "parent_org_id must be your tier {} {} counterparty (pending or active)",
+            body.tier - 1,
+            body.direction
+        )));
+    }
+    Ok(Some(parent))
 }
 
 /// The move `event` makes from the organisation's current status.
@@ -792,15 +848,19 @@ pub fn visible_relationships(
             cp.field(organisations::status),
             relationships::direction,
             relationships::tier,
+            relationships::parent_org_id,
             relationships::status,
             relationships::created_at,
         ))
         .into_boxed();
+    // A firm also sees its own suppliers (or distributors): the firms it
+    // may pass a certificate to.
     if !viewer_is_operator {
         q = q.filter(
             relationships::core_org_id
                 .eq(viewer_org)
-                .or(relationships::counterparty_org_id.eq(viewer_org)),
+                .or(relationships::counterparty_org_id.eq(viewer_org))
+                .or(relationships::parent_org_id.eq(viewer_org)),
         );
     }
     if let Some(a) = after {
@@ -816,6 +876,7 @@ pub fn visible_relationships(
         String,
         String,
         i32,
+        Option<DbId>,
         String,
         DbInstant,
     );
@@ -833,8 +894,9 @@ pub fn visible_relationships(
                 counterparty_status: OrgStatus::parse(&r.6)?,
                 direction: Direction::parse(&r.7)?,
                 tier: r.8,
-                status: RelStatus::parse(&r.9)?,
-                created_at: r.10.to_text(),
+                parent_org_id: r.9.map(|p| p.0),
+                status: RelStatus::parse(&r.10)?,
+                created_at: r.11.to_text(),
             })
         })
         .collect())

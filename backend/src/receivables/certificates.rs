@@ -266,6 +266,17 @@ pub(crate) fn active_counterparty(
     })
 }
 
+/// Whether `firm` is, in the issuer's chain, a direct supplier of `buyer`.
+fn supplies(conn: &mut DbConn, core: DbId, firm: DbId, buyer: DbId) -> Result<bool, CommandError> {
+    let n: i64 = relationships::table
+        .filter(relationships::core_org_id.eq(core))
+        .filter(relationships::counterparty_org_id.eq(firm))
+        .filter(relationships::parent_org_id.eq(buyer))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// The sum of the program's outstanding certificates.
 fn outstanding(conn: &mut DbConn, program: DbId) -> Result<Money, CommandError> {
     let statuses: Vec<&str> = CertStatus::OUTSTANDING.iter().map(|s| s.as_str()).collect();
@@ -696,9 +707,9 @@ pub fn split(
     Ok(out)
 }
 
-/// `certificate.transfer`: the holder assigns an active certificate to a
-/// supplier onboarded in the same program; the notice of assignment to the
-/// issuer is recorded with it.
+/// `certificate.transfer`: the holder assigns an active certificate to its
+/// own supplier onboarded in the same program; the notice of assignment to
+/// the issuer is recorded with it.
 pub fn transfer(
     conn: &mut DbConn,
     view: &EntryView<'_>,
@@ -718,9 +729,9 @@ pub fn transfer(
         active_counterparty(conn, row.core_org_id, to)?,
         Some((Direction::Upstream, _, _))
     );
-    if to == holder || !onboarded {
+    if to == holder || !onboarded || !supplies(conn, row.core_org_id, to, holder)? {
         return Err(unprocessable(
-            "the receiver must be another supplier onboarded in this program (an active upstream counterparty of the issuer that passed KYC)",
+            "the receiver must be your own supplier in this program: an active upstream counterparty of the issuer, through KYC, whose parent_org_id is you (GET /v1/relationships lists them)",
         ));
     }
     let notice = reassign(conn, view, &row, next, holder, to)?;

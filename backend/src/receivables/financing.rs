@@ -154,6 +154,32 @@ pub struct RecourseBody {
     pub note: String,
 }
 
+/// Body of `financing.repurchase`: after recourse, the supplier pays the
+/// funder's claim as of today and takes its certificate back.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepurchaseBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    /// Exactly the claim today: the financed face value plus penalty and
+    /// compound interest to date (`overdue.total_due` in the detail).
+    #[schema(value_type = String, example = "250412.50")]
+    pub amount: Money,
+}
+
+/// Penalty and compound interest a late clearing pays a funder on top of
+/// its share of the face value, as the issuer signs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LateInterestBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub financing_id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub funder_org_id: Uuid,
+    #[schema(value_type = String, example = "1234.56")]
+    pub amount: Money,
+}
+
 /// One payout of a clearing, as the issuer signs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -177,6 +203,10 @@ pub struct ClearBody {
     pub amount: Money,
     /// Exactly the payouts `GET /v1/certificates/{root}/clearing` shows.
     pub payouts: Vec<PayoutBody>,
+    /// Exactly the late interest the preview shows (none when paid within
+    /// the grace days).
+    #[serde(default)]
+    pub late_interest: Vec<LateInterestBody>,
 }
 
 /// A stored financing.
@@ -1008,6 +1038,90 @@ pub fn recourse(
     }))
 }
 
+/// The financed certificate passes from the funder back to the applicant
+/// (with a notice: the issuer must know whom to pay at maturity).
+fn back_to_supplier(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    row: &FinancingRow,
+) -> Result<(CertRow, CertStatus), CommandError> {
+    let cert = certs::load(conn, row.certificate_id.0)?
+        .ok_or_else(|| storage("the financed certificate vanished"))?;
+    let next = cert_step(&cert, CertEvent::Repurchase)?;
+    certs::reassign(
+        conn,
+        view,
+        &cert,
+        next,
+        row.funder_org_id,
+        row.applicant_org_id,
+    )?;
+    Ok((cert, next))
+}
+
+/// `financing.repurchase`: after recourse, the applicant pays the funder's
+/// claim as of today (face value, penalty and compound interest) and the
+/// certificate comes back to it, its asset key released: the supplier now
+/// holds the overdue payable against the issuer, and a later clearing pays
+/// it instead of the funder.
+pub fn repurchase(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    org: DbId,
+    user: DbId,
+    body: &RepurchaseBody,
+) -> Result<serde_json::Value, CommandError> {
+    let row = load(conn, body.financing_id)?
+        .filter(|f| f.applicant_org_id == org)
+        .ok_or_else(no_such_financing)?;
+    let next = step(&row, FinancingEvent::Repurchase)?;
+    require_asset(view, row.certificate_id, AssetOp::Release)?;
+    let on = today(view);
+    let claim = overdue_on(conn, &row, on)?;
+    if body.amount != claim.total_due {
+        return Err(unprocessable(format!(
+            "amount must be the claim on {on}: {} (face {}, penalty {}, compound {})",
+            claim.total_due, row.face_amount.0, claim.penalty_interest, claim.compound_interest
+        )));
+    }
+    let (cert, next_cert) = back_to_supplier(conn, view, &row)?;
+    cash(
+        conn,
+        view,
+        &row,
+        "recourse_repayment",
+        Some(row.certificate_id),
+        row.applicant_org_id,
+        row.funder_org_id,
+        None,
+        claim.total_due,
+    )?;
+    set_status(conn, view, &row, next)?;
+    record_step(
+        conn,
+        view,
+        row.id,
+        row.core_org_id,
+        "repurchased",
+        org,
+        user,
+        Some(&format!(
+            "repurchased on {on}, {} days past due: {}",
+            claim.days_past_due, claim.total_due
+        )),
+    )?;
+    Ok(serde_json::json!({
+        "financing_id": row.id.0,
+        "status": next,
+        "certificate_id": cert.id.0,
+        "certificate_status": next_cert,
+        "paid": claim.total_due,
+        "penalty_interest": claim.penalty_interest,
+        "compound_interest": claim.compound_interest,
+        "days_past_due": claim.days_past_due,
+    }))
+}
+
 /// `financing.settle_early` (随借随还, BRIEF §2.8): with a plan that allows
 /// it, the applicant repays a disbursed financing before maturity. The
 /// funder keeps the discount interest earned to the day and refunds the
@@ -1058,18 +1172,7 @@ pub fn settle_early(
         .advance_repaid
         .checked_sub(early.refund.supplier)
         .map_err(storage)?;
-    let cert = certs::load(conn, row.certificate_id.0)?
-        .ok_or_else(|| storage("the financed certificate vanished"))?;
-    // Back to the supplier; the issuer must know whom to pay at maturity.
-    let next_cert = cert_step(&cert, CertEvent::Repurchase)?;
-    certs::reassign(
-        conn,
-        view,
-        &cert,
-        next_cert,
-        row.funder_org_id,
-        row.applicant_org_id,
-    )?;
+    let (cert, _) = back_to_supplier(conn, view, &row)?;
     cash(
         conn,
         view,
@@ -1163,8 +1266,51 @@ pub fn payouts(conn: &mut DbConn, root: DbId) -> Result<(Money, Vec<PayoutBody>)
     ))
 }
 
+/// The financings on `root`'s parts still owed by the issuer (disbursed, or
+/// under recourse and not repurchased).
+fn outstanding_on(conn: &mut DbConn, root: DbId) -> Result<Vec<FinancingRow>, CommandError> {
+    Ok(financings::table
+        .filter(financings::root_id.eq(root))
+        .filter(financings::status.eq_any([
+            FinancingStatus::Disbursed.as_str(),
+            FinancingStatus::Recourse.as_str(),
+        ]))
+        .order(financings::id.asc())
+        .load(conn)?)
+}
+
+/// What paying `root` on `on` owes the funders beyond the face value:
+/// penalty and compound interest from the end of the grace days, at the
+/// plan's uplift over each financing's contract rate. Nothing is owed
+/// within the grace days, so on-time clearings carry none.
+pub fn late_interest(
+    conn: &mut DbConn,
+    root: DbId,
+    on: NaiveDate,
+) -> Result<Vec<LateInterestBody>, CommandError> {
+    let mut out = Vec::new();
+    for f in outstanding_on(conn, root)? {
+        let a = overdue_on(conn, &f, on)?;
+        let amount = a
+            .penalty_interest
+            .checked_add(a.compound_interest)
+            .map_err(storage)?;
+        if amount.is_positive() {
+            out.push(LateInterestBody {
+                financing_id: f.id.0,
+                funder_org_id: f.funder_org_id.0,
+                amount,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// `certificate.clear`: the issuer pays the root's face value, which is
 /// shared to every current holder pro rata; parts and financings settle.
+/// Paid after the grace days, it also pays each funder its penalty and
+/// compound interest to the day. Not before maturity: a payable is paid
+/// when due, and the funders' discount was priced to that date.
 pub fn clear(
     conn: &mut DbConn,
     view: &EntryView<'_>,
@@ -1176,6 +1322,13 @@ pub fn clear(
         .filter(|c| c.core_org_id == org && c.id == c.root_id)
         .ok_or_else(|| rejected(404, "not_found", "no such root certificate issued by you"))?;
     let face = money(root.amount)?;
+    let on = today(view);
+    if on < root.maturity_date {
+        return Err(conflict(format!(
+            "the certificate matures on {}: the issuer pays it into clearing on or after that day",
+            root.maturity_date
+        )));
+    }
     if body.amount != face {
         return Err(unprocessable(format!(
             "amount must be the root's face value {face}: the issuer pays the whole payable"
@@ -1202,6 +1355,14 @@ pub fn clear(
             serde_json::to_string(&expected).unwrap_or_default()
         )));
     }
+    let late = late_interest(conn, root.id, on)?;
+    if body.late_interest != late {
+        return Err(unprocessable(format!(
+            "late_interest must be exactly that of GET /v1/certificates/{}/clearing on {on}: {}",
+            root.id.0,
+            serde_json::to_string(&late).unwrap_or_default()
+        )));
+    }
     let key = (root.program_id, root.core_org_id);
     insert_cash(
         conn,
@@ -1215,6 +1376,25 @@ pub fn clear(
         None,
         face,
     )?;
+    let owed = outstanding_on(conn, root.id)?;
+    for l in &late {
+        let f = owed
+            .iter()
+            .find(|f| f.id.0 == l.financing_id)
+            .ok_or_else(|| storage("a late financing vanished"))?;
+        insert_cash(
+            conn,
+            view,
+            key,
+            "late_interest",
+            Some(f.id),
+            Some(f.certificate_id),
+            org,
+            f.funder_org_id,
+            None,
+            l.amount,
+        )?;
+    }
     let mut settled = Vec::new();
     for part in &live {
         let amount = money(part.amount)?;
@@ -1260,6 +1440,7 @@ pub fn clear(
         "root_id": root.id.0,
         "paid": face,
         "payouts": expected,
+        "late_interest": late,
         "financings_settled": settled,
     }))
 }
@@ -1848,35 +2029,48 @@ pub struct ClearingPreview {
     #[schema(value_type = String, format = Date)]
     pub maturity_date: NaiveDate,
     pub payouts: Vec<PayoutBody>,
+    /// Penalty and compound interest owed to funders on `as_of`, past the
+    /// grace days; empty when paid on time.
+    pub late_interest: Vec<LateInterestBody>,
+    /// Face value plus late interest: what the issuer pays in all.
+    #[schema(value_type = String)]
+    pub total_due: Money,
+    /// The business date these figures are for.
+    #[schema(value_type = String, format = Date)]
+    pub as_of: NaiveDate,
     /// Asset keys (hex) the clearing intent must release: the financed
     /// parts'.
     pub release_assets: Vec<String>,
 }
 
-pub fn preview(conn: &mut DbConn, root: &CertRow) -> Result<ClearingPreview, CommandError> {
+pub fn preview(
+    conn: &mut DbConn,
+    root: &CertRow,
+    on: NaiveDate,
+) -> Result<ClearingPreview, CommandError> {
     let (_, payouts) = payouts(conn, root.id)?;
-    let financed: Vec<DbId> = financings::table
-        .filter(financings::root_id.eq(root.id))
-        .filter(financings::status.eq_any([
-            FinancingStatus::Disbursed.as_str(),
-            FinancingStatus::Recourse.as_str(),
-        ]))
-        .select(financings::certificate_id)
-        .load(conn)?;
-    let mut release_assets = financed
+    let mut release_assets = outstanding_on(conn, root.id)?
         .iter()
-        .map(|c| {
-            AssetKey::payables_certificate(&c.0.to_string())
+        .map(|f| {
+            AssetKey::payables_certificate(&f.certificate_id.0.to_string())
                 .map(|k| k.to_hex())
                 .map_err(storage)
         })
         .collect::<Result<Vec<_>, _>>()?;
     release_assets.sort();
+    let face = money(root.amount)?;
+    let late_interest = late_interest(conn, root.id, on)?;
+    let total_due = Money::sum(late_interest.iter().map(|l| l.amount))
+        .and_then(|l| l.checked_add(face))
+        .map_err(storage)?;
     Ok(ClearingPreview {
         root_id: root.id.0,
-        face_amount: money(root.amount)?,
+        face_amount: face,
         maturity_date: root.maturity_date,
         payouts,
+        late_interest,
+        total_due,
+        as_of: on,
         release_assets,
     })
 }

@@ -30,6 +30,7 @@ string_enum!(
         Withdraw => "withdraw",
         Disburse => "disburse",
         ExerciseRecourse => "exercise_recourse",
+        Repurchase => "repurchase",
         Settle => "settle",
     }
 );
@@ -38,7 +39,8 @@ string_enum!(
 /// recommends, its approver (another person) decides; only the applicant
 /// withdraws, and only before the decision. A disbursed financing is
 /// settled by clearing at maturity, early by the supplier (随借随还), or
-/// after recourse by the supplier's repurchase.
+/// after recourse by the supplier's repurchase (or still by clearing, if
+/// the issuer pays first).
 pub const FINANCING_TRANSITIONS: &[(FinancingStatus, FinancingEvent, FinancingStatus)] = &[
     (
         FinancingStatus::Applied,
@@ -83,6 +85,11 @@ pub const FINANCING_TRANSITIONS: &[(FinancingStatus, FinancingEvent, FinancingSt
     (
         FinancingStatus::Recourse,
         FinancingEvent::Settle,
+        FinancingStatus::Settled,
+    ),
+    (
+        FinancingStatus::Recourse,
+        FinancingEvent::Repurchase,
         FinancingStatus::Settled,
     ),
 ];

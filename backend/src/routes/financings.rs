@@ -13,7 +13,7 @@ use crate::parties::model::Action;
 use crate::receivables::financing::{
     self as fin, ApplyBody, ClearBody, ClearingPreview, DecideBody, DisburseBody, FinancingDetail,
     FinancingRef, FinancingSummary, RecommendBody, RecourseBody, RegisterBody, RegistrationTask,
-    TaskState,
+    RepurchaseBody, TaskState,
 };
 use crate::receivables::financing_model::FinancingStatus;
 use crate::routes::intents::SignedIntent;
@@ -196,6 +196,22 @@ financing_step!(
 );
 
 financing_step!(
+    /// After recourse, the supplier repurchases: it pays the funder's claim.
+    ///
+    /// A signed `financing.repurchase` intent whose body is a
+    /// `RepurchaseBody` (the claim as of today: financed face value plus
+    /// penalty and compound interest, as `overdue.total_due` in the detail
+    /// shows) and whose `assets` **release** the certificate's asset key.
+    /// The certificate comes back to the supplier, active; the issuer's
+    /// eventual payment clears it to the supplier.
+    repurchase_financing, "/financings/{id}/repurchase", "repurchase_financing",
+    "financing.repurchase", Action::ApplyFinancing, RepurchaseBody, fin::repurchase,
+    "A signed financing.repurchase intent; its body is a RepurchaseBody",
+    "Not the supplier's admin or maker",
+    "Not under recourse, or a replay"
+);
+
+financing_step!(
     /// The applicant settles a disbursed financing early (随借随还).
     ///
     /// A signed `financing.settle_early` intent whose body is a
@@ -371,15 +387,20 @@ pub async fn list_registration_tasks(
 pub async fn clearing_preview(
     who: Principal,
     db: web::Data<Db>,
+    writer: web::Data<Writer>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let (org, op) = (DbId::from(who.org_id), is_operator(&who));
+    let (org, op, on) = (
+        DbId::from(who.org_id),
+        is_operator(&who),
+        writer.clock().today(),
+    );
     let found = db
         .run(move |c| -> Result<_, crate::ledger::CommandError> {
             match crate::receivables::certificates::load(c, id)? {
                 Some(root) if root.id == root.root_id && (op || root.core_org_id == org) => {
-                    Ok(Some(fin::preview(c, &root)?))
+                    Ok(Some(fin::preview(c, &root, on)?))
                 }
                 _ => Ok(None),
             }

@@ -145,6 +145,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(financings::classify_financing)
                 .service(financings::recourse_financing)
                 .service(financings::settle_financing_early)
+                .service(financings::repurchase_financing)
                 .service(financings::list_financings)
                 .service(financings::get_financing)
                 .service(financings::list_registration_tasks)

@@ -27,10 +27,11 @@ pub async fn world(app: &TestApp, edit: impl FnOnce(&mut Value)) -> World {
     let funder = app.approved(&op, "funder", "First Bank").await;
     let checker = app.staff(&core, "checker").await;
     let bank = app.staff(&funder, "checker").await;
-    let mut suppliers = Vec::new();
+    let mut suppliers: Vec<Party> = Vec::new();
     for tier in 1..=3 {
+        let name = format!("Tier {tier} Supplier");
         let (s, _) = app
-            .invite(&core, "upstream", tier, &format!("Tier {tier} Supplier"))
+            .invite_under(&core, "upstream", tier, &name, suppliers.last())
             .await;
         app.register(&s).await;
         app.approve(&op, &s.org).await;
@@ -290,6 +291,12 @@ async fn a_certificate_is_confirmed_accepted_split_and_transferred() {
     // Transfer the 200,000 child to a tier-2 supplier of the program.
     let (s, b) = transfer(&app, &w, &w.t1, &c, &outsider.org).await;
     assert_eq!(s, 422, "a firm outside the program: {b}");
+    let (s, b) = transfer(&app, &w, &w.t1, &c, &w.t3.org).await;
+    assert_eq!(s, 422, "tier 3 supplies tier 2, not tier 1: {b}");
+    assert!(
+        b["detail"].as_str().unwrap().contains("your own supplier"),
+        "{b}"
+    );
     let (s, b) = app
         .act(
             &w.t1,
@@ -678,7 +685,13 @@ async fn concurrent_moves_of_one_certificate_have_one_winner() {
         .as_str()
         .unwrap()
         .to_owned();
-    let to = [&w.t2.org, &w.t3.org];
+    // Tier 1's two own suppliers.
+    let (other, _) = app
+        .invite_under(&w.core, "upstream", 2, "Second Tier Two", Some(&w.t1))
+        .await;
+    app.register(&other).await;
+    app.approve(&w.op, &other.org).await;
+    let to = [&w.t2.org, &other.org];
     let transfers: Vec<_> =
         (0..16)
             .map(|i| {
@@ -804,15 +817,23 @@ fn random_moves_conserve_the_face_value() {
                             }
                         }
                         Move::Transfer(n) => {
+                            // Down the chain only: each tier to its own
+                            // supplier; tier 3 has none, so back up is refused.
                             let i = n % live.len();
-                            let to = if live[i].2.org == w.t1.org {
-                                &w.t2
+                            let holder = live[i].2.org.clone();
+                            let to = if holder == w.t1.org {
+                                Some(&w.t2)
+                            } else if holder == w.t2.org {
+                                Some(&w.t3)
                             } else {
-                                &w.t1
+                                None
                             };
-                            let (s, b) = transfer(&app, &w, live[i].2, &live[i].0, &to.org).await;
-                            prop_assert_eq!(s, 200, "{}", b);
-                            live[i].2 = to;
+                            let target = to.map_or(&w.t1.org, |t| &t.org);
+                            let (s, b) = transfer(&app, &w, live[i].2, &live[i].0, target).await;
+                            prop_assert_eq!(s, if to.is_some() { 200 } else { 422 }, "{}", b);
+                            if let Some(t) = to {
+                                live[i].2 = t;
+                            }
                         }
                     }
                     prop_assert_eq!(leaves_sum(&app, &root), "10000.00");

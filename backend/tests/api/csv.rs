@@ -130,8 +130,9 @@ const SOURCE: &str = "-1+1, \"forged\" source";
 async fn world(app: &TestApp) -> World {
     let op = app.operator().await;
     let core = app.approved(&op, "core_enterprise", "Csv Core").await;
-    app.invite(&core, "upstream", 1, COMMA_NAME).await;
-    app.invite(&core, "upstream", 2, FORMULA_NAME).await;
+    let (t1, _) = app.invite(&core, "upstream", 1, COMMA_NAME).await;
+    app.invite_under(&core, "upstream", 2, FORMULA_NAME, Some(&t1))
+        .await;
     let body = json!({"user_id": uuid::Uuid::new_v4().to_string(), "name": USER_NAME,
         "role": "viewer", "public_key": crate::support::fresh_key().public_key().to_hex()});
     assert_eq!(app.act(&core, "/v1/users", "user.add", body).await.0, 201);

@@ -785,6 +785,7 @@ fn schema_rs_matches_migrations() {
             "invited".to_owned(),
             user,
             now,
+            Some(supplier),
         );
         diesel::insert_into(relationships::table)
             .values((
@@ -796,11 +797,22 @@ fn schema_rs_matches_migrations() {
                 relationships::status.eq(&rel.5),
                 relationships::invited_by_user_id.eq(rel.6),
                 relationships::created_at.eq(rel.7),
+                relationships::parent_org_id.eq(rel.8),
             ))
             .execute(&mut conn)
             .unwrap();
-        let got: (DbId, DbId, DbId, String, i32, String, DbId, DbInstant) =
-            relationships::table.first(&mut conn).unwrap();
+        #[allow(clippy::type_complexity)]
+        let got: (
+            DbId,
+            DbId,
+            DbId,
+            String,
+            i32,
+            String,
+            DbId,
+            DbInstant,
+            Option<DbId>,
+        ) = relationships::table.first(&mut conn).unwrap();
         assert_eq!(got, rel, "{k:?} relationships");
 
         let entry = (

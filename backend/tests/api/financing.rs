@@ -300,11 +300,29 @@ async fn a_certificate_part_is_financed_disbursed_registered_and_cleared() {
     let (_, t) = get(&app, &f.approver, "/v1/registration-tasks?state=overdue").await;
     assert_eq!(t["items"][0]["financing_id"], fin2.as_str(), "{t}");
 
+    // Not before maturity: the funders' discount runs to that day.
+    let (_, early) = get(&app, &w.core, &format!("/v1/certificates/{root}/clearing")).await;
+    let (s, b) = act_assets(
+        &app,
+        &w.checker,
+        &format!("/v1/certificates/{root}/clearing"),
+        "certificate.clear",
+        json!({"root_id": root, "amount": "1000000.00", "payouts": early["payouts"]}),
+        &[(asset(&keep), "release"), (asset(&pass), "release")],
+    )
+    .await;
+    assert_eq!(s, 409, "before maturity: {b}");
+    assert!(b["detail"].as_str().unwrap().contains(&maturity), "{b}");
+
     // At maturity the core firm pays the face value; every holder of a
-    // part is paid its share: the funder for both financed parts.
+    // part is paid its share: the funder for both financed parts. On time,
+    // no late interest is owed.
     move_clock_to(&app, &w.op, &maturity).await;
     let (s, p) = get(&app, &w.core, &format!("/v1/certificates/{root}/clearing")).await;
     assert_eq!(s, 200, "{p}");
+    assert_eq!(p["late_interest"], json!([]), "{p}");
+    assert_eq!(p["total_due"], "1000000.00", "{p}");
+    assert_eq!(p["as_of"], maturity.as_str(), "{p}");
     let payouts = p["payouts"].clone();
     assert_eq!(payouts.as_array().unwrap().len(), 2, "{p}");
     for po in payouts.as_array().unwrap() {
@@ -434,6 +452,197 @@ async fn an_unpaid_certificate_goes_overdue_and_is_classified() {
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "recourse", "{b}");
+
+    // The supplier repurchases: it pays exactly today's claim and takes the
+    // certificate back; the asset key is released.
+    let (_, d) = get(&app, &w.t1, &format!("/v1/financings/{id}")).await;
+    let claim = d["overdue"]["total_due"].as_str().unwrap().to_owned();
+    assert_ne!(claim, "200000.00", "penalty interest is owed: {d}");
+    let path = format!("/v1/financings/{id}/repurchase");
+    let release = [(asset(&cert), "release")];
+    let repurchase = async |who: &Party, amount: &str, assets: &[(String, &str)]| {
+        let body = json!({"financing_id": id, "amount": amount});
+        act_assets(&app, who, &path, "financing.repurchase", body, assets).await
+    };
+    for (who, amount, assets, status, why) in [
+        (&w.t1, "200000.00", &release[..], 422, "face only"),
+        (&w.t1, claim.as_str(), &[][..], 422, "asset not released"),
+        (
+            &f.approver,
+            claim.as_str(),
+            &release[..],
+            403,
+            "the funder does not repurchase",
+        ),
+    ] {
+        let (s, b) = repurchase(who, amount, assets).await;
+        assert_eq!(s, status, "{why}: {b}");
+    }
+    let (s, b) = repurchase(&w.t1, &claim, &release).await;
+    assert_eq!(s, 200, "repurchase: {b}");
+    assert_eq!(
+        (b["status"].as_str(), b["certificate_status"].as_str()),
+        (Some("settled"), Some("active")),
+        "{b}"
+    );
+    assert_eq!(b["paid"], claim.as_str(), "{b}");
+    let (_, d) = get(&app, &f.approver, &format!("/v1/financings/{id}")).await;
+    assert_eq!(d["overdue"], Value::Null, "{d}");
+    let paid: Vec<_> = d["cash"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "recourse_repayment")
+        .collect();
+    assert_eq!(paid.len(), 1, "{d}");
+    assert_eq!(
+        (
+            paid[0]["payer_org_id"].as_str(),
+            paid[0]["payee_org_id"].as_str()
+        ),
+        (Some(w.t1.org.as_str()), Some(w.funder.org.as_str()))
+    );
+    assert_eq!(paid[0]["amount"], claim.as_str());
+    let (_, c) = get(&app, &w.t1, &format!("/v1/certificates/{cert}")).await;
+    assert_eq!(c["holder_org_id"], w.t1.org.as_str(), "{c}");
+    // Twice: the ledger itself refuses, the asset key is no longer encumbered.
+    let (s, b) = repurchase(&w.t1, &claim, &release).await;
+    assert_eq!(s, 422, "settled already: {b}");
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap()
+            .contains("asset_not_encumbered"),
+        "{b}"
+    );
+
+    // When the issuer finally pays, the supplier holding the part is paid;
+    // no financing is outstanding, so no late interest is owed to anyone.
+    let (_, p) = get(&app, &w.core, &format!("/v1/certificates/{cert}/clearing")).await;
+    assert_eq!(p["late_interest"], json!([]), "{p}");
+    assert_eq!(p["payouts"][0]["holder_org_id"], w.t1.org.as_str(), "{p}");
+    let (s, b) = act_assets(
+        &app,
+        &w.checker,
+        &format!("/v1/certificates/{cert}/clearing"),
+        "certificate.clear",
+        json!({"root_id": cert, "amount": "200000.00", "payouts": p["payouts"]}),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "clear: {b}");
+}
+
+/// Paid after the grace days, a clearing also pays each funder its penalty
+/// interest to the day, and the issuer must sign exactly that.
+#[actix_web::test]
+async fn a_late_clearing_pays_the_funder_its_penalty_interest() {
+    let app = spawn_app().await;
+    let w = world(&app, |_| {}).await;
+    publish_lpr(&app, &w.op).await;
+    let f = funder_staff(&app, &w).await;
+    let maturity = day(30);
+    let cert = active(&app, &w, &w.t1, "200000.00", &maturity).await;
+    let (s, b, id) = apply(&app, &w, &w.t1, &cert).await;
+    assert_eq!(s, 201, "{b}");
+    recommend(&app, &f, &id).await;
+    assert_eq!(decide(&app, &f.approver, &id, "approve").await.0, 200);
+    let acct = verified_account(&app, &w.op, &w.t1).await;
+    let (s, b) = app
+        .act_now(
+            &f.approver,
+            &format!("/v1/financings/{id}/disbursement"),
+            "financing.disburse",
+            json!({"financing_id": id, "account_id": acct}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // Within the grace days nothing is owed beyond the face value.
+    move_clock_to(&app, &w.op, &day(30 + 3)).await;
+    let path = format!("/v1/certificates/{cert}/clearing");
+    let (_, p) = get(&app, &w.core, &path).await;
+    assert_eq!(p["late_interest"], json!([]), "{p}");
+    // Ten days past due: penalty interest at the contract rate plus the
+    // plan's uplift, ACT/360, on the face value.
+    move_clock_to(&app, &w.op, &day(30 + 3 + 10)).await;
+    let (_, p) = get(&app, &w.core, &path).await;
+    let late = p["late_interest"].as_array().unwrap().clone();
+    assert_eq!(late.len(), 1, "{p}");
+    assert_eq!(late[0]["financing_id"], id.as_str(), "{p}");
+    assert_eq!(late[0]["funder_org_id"], w.funder.org.as_str(), "{p}");
+    let (_, d) = get(&app, &w.core, &format!("/v1/financings/{id}")).await;
+    assert_eq!(d["overdue"]["days_past_due"], 10, "{d}");
+    let dec = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap()
+    };
+    assert_eq!(
+        dec(&late[0]["amount"]),
+        dec(&d["overdue"]["penalty_interest"])
+    );
+    let rate = dec(&d["overdue"]["penalty_rate"]["annual_rate"]);
+    let by_hand = rust_decimal::Decimal::from(200_000) * rate * rust_decimal::Decimal::from(10)
+        / rust_decimal::Decimal::from(360);
+    assert!(
+        (dec(&late[0]["amount"]) - by_hand).abs() <= rust_decimal::Decimal::new(1, 2),
+        "{} vs {by_hand} ({d})",
+        late[0]["amount"]
+    );
+    assert_eq!(
+        dec(&p["total_due"]),
+        rust_decimal::Decimal::from(200_000) + dec(&late[0]["amount"])
+    );
+    let release = [(asset(&cert), "release")];
+    let sign = |late: Value| json!({"root_id": cert, "amount": "200000.00", "payouts": p["payouts"], "late_interest": late});
+    let short = json!([{"financing_id": id, "funder_org_id": w.funder.org, "amount": "0.01"}]);
+    for (body, why) in [
+        (sign(json!([])), "late interest left out"),
+        (sign(short), "the wrong amount"),
+    ] {
+        let (s, b) = act_assets(&app, &w.checker, &path, "certificate.clear", body, &release).await;
+        assert_eq!(s, 422, "{why}: {b}");
+    }
+    let (s, b) = act_assets(
+        &app,
+        &w.checker,
+        &path,
+        "certificate.clear",
+        sign(Value::Array(late.clone())),
+        &release,
+    )
+    .await;
+    assert_eq!(s, 200, "clear: {b}");
+    assert_eq!(b["late_interest"], Value::Array(late.clone()), "{b}");
+    let (_, d) = get(&app, &f.approver, &format!("/v1/financings/{id}")).await;
+    assert_eq!(d["status"], "settled", "{d}");
+    let kinds: Vec<(&str, &str)> = d["cash"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["amount"].as_str().unwrap()))
+        .collect();
+    assert!(
+        kinds.contains(&("late_interest", late[0]["amount"].as_str().unwrap())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("clearing_payout", "200000.00")),
+        "{kinds:?}"
+    );
+    // The export still verifies: the clearing paid exactly the face value
+    // to the parts, the late interest beside it.
+    let export = app
+        .get_auth("/v1/ledger/export", &w.op.token)
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let report =
+        scf_ledger::verify::verify_bytes(&export, &scf_ledger::verify::Options::default()).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure);
 }
 
 #[actix_web::test]

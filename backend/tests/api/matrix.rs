@@ -242,6 +242,7 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
         "classify_financing" => a.sign("financing.classify", json!({"financing_id": b.financing})),
         "recourse_financing" => a.sign("financing.recourse", json!({"financing_id": b.financing, "note": "x"})),
         "settle_financing_early" => a.sign("financing.settle_early", json!({"financing_id": b.financing})),
+        "repurchase_financing" => a.sign("financing.repurchase", json!({"financing_id": b.financing, "amount": "1000.00"})),
         "clear_certificate" => a.sign("certificate.clear", json!({"root_id": b.certificate, "amount": "1000.00",
             "payouts": [{"certificate_id": b.certificate, "holder_org_id": b.supplier_org, "amount": "1000.00"}]})),
         // Stateless: it echoes the caller's own intent.

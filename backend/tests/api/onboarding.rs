@@ -28,7 +28,9 @@ async fn a_core_enterprise_brings_in_its_chain() {
     let core = app.approved(&op, "core_enterprise", "Core Steel").await;
     let funder = app.approved(&op, "funder", "First Bank").await;
     let (s1, rel1) = app.invite(&core, "upstream", 1, "Supplier One").await;
-    let (s2, _) = app.invite(&core, "upstream", 2, "Supplier Two").await;
+    let (s2, rel2) = app
+        .invite_under(&core, "upstream", 2, "Supplier Two", Some(&s1))
+        .await;
     let (d1, _) = app.invite(&core, "downstream", 1, "Distributor One").await;
 
     let (_, me) = get_json(&app, &s1, "/v1/me").await;
@@ -89,15 +91,23 @@ async fn a_core_enterprise_brings_in_its_chain() {
     .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert_eq!(rest["next_cursor"], Value::Null);
+    // Tier 1 also sees its own supplier at tier 2, the firm it may pass
+    // certificates to; tier 2 sees only its own.
     let (_, mine) = get_json(&app, &s1, "/v1/relationships").await;
     let mine = mine["items"].as_array().unwrap();
-    assert_eq!(mine.len(), 1);
-    assert_eq!(mine[0]["id"], rel1.as_str());
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    let own = mine.iter().find(|r| r["id"] == rel1.as_str()).unwrap();
     assert_eq!(
-        (mine[0]["status"].as_str(), mine[0]["direction"].as_str()),
+        (own["status"].as_str(), own["direction"].as_str()),
         (Some("active"), Some("upstream"))
     );
-    assert_eq!(mine[0]["core_org_id"], core.org.as_str());
+    assert_eq!(own["core_org_id"], core.org.as_str());
+    assert_eq!(own["parent_org_id"], Value::Null);
+    let theirs = mine.iter().find(|r| r["id"] == rel2.as_str()).unwrap();
+    assert_eq!(theirs["parent_org_id"], s1.org.as_str());
+    assert_eq!(theirs["tier"], 2);
+    let (_, t2) = get_json(&app, &s2, "/v1/relationships").await;
+    assert_eq!(t2["items"].as_array().unwrap().len(), 1, "{t2}");
     let (_, none) = get_json(&app, &funder, "/v1/relationships").await;
     assert_eq!(none["items"], json!([]));
     // Organisations: the operator's review queue is empty; a supplier sees itself and its core.
@@ -137,6 +147,69 @@ async fn a_core_enterprise_brings_in_its_chain() {
         );
     }
     assert!(text.contains(&rel1));
+}
+
+#[actix_web::test]
+async fn each_tier_names_the_firm_it_trades_with() {
+    let app = spawn_app().await;
+    let op = app.operator().await;
+    let core = app.approved(&op, "core_enterprise", "Chain Core").await;
+    let other = app.approved(&op, "core_enterprise", "Other Core").await;
+    let (t1, _) = app.invite(&core, "upstream", 1, "Tier One").await;
+    let (d1, _) = app.invite(&core, "downstream", 1, "Dist One").await;
+    let (foreign, _) = app.invite(&other, "upstream", 1, "Foreign One").await;
+    let invite = |tier: u8, direction: &str, parent: Option<&str>| {
+        let kind = if direction == "upstream" {
+            "supplier"
+        } else {
+            "distributor"
+        };
+        json!({"relationship_id": uuid::Uuid::new_v4().to_string(), "direction": direction,
+            "tier": tier, "parent_org_id": parent,
+            "counterparty": {"org_id": uuid::Uuid::new_v4().to_string(), "kind": kind,
+                "name": "Chain Firm", "admin": {"user_id": uuid::Uuid::new_v4().to_string(),
+                "name": "Chain admin", "public_key": crate::support::fresh_key().public_key().to_hex()}}})
+    };
+    for (body, why) in [
+        (invite(2, "upstream", None), "tier 2 without a parent"),
+        (invite(1, "upstream", Some(&t1.org)), "tier 1 with a parent"),
+        (
+            invite(3, "upstream", Some(&t1.org)),
+            "a parent two tiers nearer",
+        ),
+        (
+            invite(2, "upstream", Some(&d1.org)),
+            "a parent in the other direction",
+        ),
+        (
+            invite(2, "upstream", Some(&foreign.org)),
+            "another core firm's supplier",
+        ),
+        (
+            invite(2, "upstream", Some(&core.org)),
+            "the core firm itself",
+        ),
+    ] {
+        let before = get_json(&app, &core, "/v1/relationships?limit=100").await.1;
+        let (s, b) = app
+            .act(&core, "/v1/relationships", "relationship.invite", body)
+            .await;
+        assert_eq!(s, 422, "{why}: {b}");
+        assert!(
+            b["detail"].as_str().unwrap().contains("parent_org_id"),
+            "{why}: {b}"
+        );
+        let after = get_json(&app, &core, "/v1/relationships?limit=100").await.1;
+        assert_eq!(after, before, "{why}");
+    }
+    // Pending parents are fine: a whole chain can be invited at once.
+    for (direction, parent) in [("upstream", &t1.org), ("downstream", &d1.org)] {
+        let body = invite(2, direction, Some(parent));
+        let (s, b) = app
+            .act(&core, "/v1/relationships", "relationship.invite", body)
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
 }
 
 #[actix_web::test]

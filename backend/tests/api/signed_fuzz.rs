@@ -91,10 +91,11 @@ enum Endpoint {
     ClassifyFinancing,
     RecourseFinancing,
     SettleFinancingEarly,
+    RepurchaseFinancing,
     ClearCertificate,
 }
 
-const ENDPOINTS: [Endpoint; 38] = [
+const ENDPOINTS: [Endpoint; 39] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -132,10 +133,11 @@ const ENDPOINTS: [Endpoint; 38] = [
     Endpoint::ClassifyFinancing,
     Endpoint::RecourseFinancing,
     Endpoint::SettleFinancingEarly,
+    Endpoint::RepurchaseFinancing,
     Endpoint::ClearCertificate,
 ];
 
-const TYPES: [&str; 38] = [
+const TYPES: [&str; 39] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -173,11 +175,12 @@ const TYPES: [&str; 38] = [
     "financing.classify",
     "financing.recourse",
     "financing.settle_early",
+    "financing.repurchase",
     "certificate.clear",
 ];
 
 /// Member names the bodies use, so random bodies hit real fields too.
-const MEMBERS: [&str; 75] = [
+const MEMBERS: [&str; 77] = [
     "certificate_id",
     "holder_org_id",
     "face_value",
@@ -253,6 +256,8 @@ const MEMBERS: [&str; 75] = [
     "evidence_hash",
     "root_id",
     "payouts",
+    "late_interest",
+    "parent_org_id",
 ];
 
 /// Strings that have broken parsers of money, text and ids before.
@@ -329,6 +334,7 @@ impl Endpoint {
             Endpoint::SettleFinancingEarly => {
                 format!("/v1/financings/{}/early-settlement", w.financing)
             }
+            Endpoint::RepurchaseFinancing => format!("/v1/financings/{}/repurchase", w.financing),
             Endpoint::ClearCertificate => format!("/v1/certificates/{}/clearing", w.financed),
         }
     }
@@ -373,6 +379,7 @@ impl Endpoint {
             Endpoint::ClassifyFinancing => "classify_financing",
             Endpoint::RecourseFinancing => "recourse_financing",
             Endpoint::SettleFinancingEarly => "settle_financing_early",
+            Endpoint::RepurchaseFinancing => "repurchase_financing",
             Endpoint::ClearCertificate => "clear_certificate",
         }
     }
@@ -415,6 +422,7 @@ impl Endpoint {
             Endpoint::ClassifyFinancing => "financing.classify",
             Endpoint::RecourseFinancing => "financing.recourse",
             Endpoint::SettleFinancingEarly => "financing.settle_early",
+            Endpoint::RepurchaseFinancing => "financing.repurchase",
             Endpoint::ClearCertificate => "certificate.clear",
         }
     }
@@ -440,7 +448,8 @@ impl Endpoint {
             | Endpoint::TransferCertificate
             | Endpoint::ApplyFinancing
             | Endpoint::WithdrawFinancing
-            | Endpoint::SettleFinancingEarly => {
+            | Endpoint::SettleFinancingEarly
+            | Endpoint::RepurchaseFinancing => {
                 (&w.holder.key, &w.holder.org, Some(&w.holder.token))
             }
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
@@ -482,7 +491,7 @@ impl Endpoint {
             Endpoint::Kyc => json!({"org_id": w.supplier.org, "decision": "reject",
                 "reason": "figures do not add up"}),
             Endpoint::Invite => json!({"relationship_id": id(1), "direction": "downstream",
-                "tier": 2, "counterparty": {"org_id": id(3), "kind": "distributor",
+                "tier": 1, "counterparty": {"org_id": id(3), "kind": "distributor",
                 "name": "Fuzz Distributor", "admin": admin}}),
             Endpoint::PublishLpr => {
                 let day = chrono::NaiveDate::from_ymd_opt(2019, 8, 1).unwrap()
@@ -553,6 +562,9 @@ impl Endpoint {
             Endpoint::RegisterFinancing => json!({"financing_id": w.financing,
                 "registration_no": "ZD0001", "evidence_hash": "ab".repeat(32)}),
             Endpoint::RecourseFinancing => json!({"financing_id": w.financing, "note": "fuzz"}),
+            Endpoint::RepurchaseFinancing => {
+                json!({"financing_id": w.financing, "amount": "1000.00"})
+            }
             Endpoint::ClearCertificate => json!({"root_id": w.financed, "amount": "1000.00",
                 "payouts": [{"certificate_id": w.financed, "holder_org_id": w.holder.org,
                     "amount": "1000.00"}]}),

@@ -442,14 +442,27 @@ impl TestApp {
         firm
     }
 
-    /// `core` invites a counterparty; its admin enrols and logs in. Returns
-    /// the firm and the relationship id.
+    /// `core` invites a tier 1 counterparty; its admin enrols and logs in.
+    /// Returns the firm and the relationship id.
     pub async fn invite(
         &self,
         core: &Party,
         direction: &str,
         tier: u8,
         name: &str,
+    ) -> (Party, String) {
+        self.invite_under(core, direction, tier, name, None).await
+    }
+
+    /// As `invite`, naming from tier 2 the tier n−1 firm this one trades
+    /// with directly.
+    pub async fn invite_under(
+        &self,
+        core: &Party,
+        direction: &str,
+        tier: u8,
+        name: &str,
+        parent: Option<&Party>,
     ) -> (Party, String) {
         let kind = if direction == "upstream" {
             "supplier"
@@ -464,6 +477,7 @@ impl TestApp {
         );
         let body = serde_json::json!({
             "relationship_id": rel, "direction": direction, "tier": tier,
+            "parent_org_id": parent.map(|p| p.org.clone()),
             "counterparty": {"org_id": org, "kind": kind, "name": name,
                 "admin": {"user_id": user, "name": format!("{name} admin"), "public_key": key.public_key().to_hex()}},
         });

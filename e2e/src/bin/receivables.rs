@@ -26,7 +26,9 @@
 )]
 
 use clap::Parser;
-use scf_e2e::{Api, Firm, Stats, act, drive, invite, onboard, register_and_approve, staff, uscc};
+use scf_e2e::{
+    Api, Firm, Stats, act, drive, invite, invite_under, onboard, register_and_approve, staff, uscc,
+};
 use scf_ledger::asset::AssetKey;
 use scf_ledger::intent::{AssetOp, AssetRef};
 use serde_json::{Value, json};
@@ -97,7 +99,7 @@ async fn main() {
     let approver = staff(&api, &funder, "checker").await;
     let t1 = invite(&api, &core, 1, "Tier One").await;
     register_and_approve(&api, &op, &t1, &uscc(3)).await;
-    let t2 = invite(&api, &core, 2, "Tier Two").await;
+    let t2 = invite_under(&api, &core, 2, "Tier Two", Some(&t1)).await;
     register_and_approve(&api, &op, &t2, &uscc(4)).await;
     act(
         &api,

@@ -153,7 +153,7 @@ pub(crate) async fn invite(
     server: &Server,
     core: &Client,
     seqs: &mut Seqs,
-    (direction, tier, kind): (&str, u8, &str),
+    (direction, tier, kind, parent): (&str, u8, &str, Option<&str>),
     firm: &Firm,
 ) -> (Client, String) {
     let admin = server.client(new_key(), &new_id(), &new_id());
@@ -167,6 +167,7 @@ pub(crate) async fn invite(
                 "relationship_id": relationship_id,
                 "direction": direction,
                 "tier": tier,
+                "parent_org_id": parent,
                 "counterparty": {
                     "org_id": admin.org_id,
                     "kind": kind,
@@ -332,7 +333,7 @@ async fn onboarding() {
         &server,
         &core,
         &mut seqs,
-        ("upstream", 1, "supplier"),
+        ("upstream", 1, "supplier", None),
         &SUPPLIER_1,
     )
     .await;
@@ -340,7 +341,7 @@ async fn onboarding() {
         &server,
         &core,
         &mut seqs,
-        ("upstream", 2, "supplier"),
+        ("upstream", 2, "supplier", Some(&s1.org_id)),
         &SUPPLIER_2,
     )
     .await;
@@ -348,7 +349,7 @@ async fn onboarding() {
         &server,
         &core,
         &mut seqs,
-        ("downstream", 1, "distributor"),
+        ("downstream", 1, "distributor", None),
         &DISTRIBUTOR,
     )
     .await;
@@ -417,9 +418,13 @@ async fn onboarding() {
     let rel = by_id(&theirs, &rel_s1).unwrap_or_else(|| panic!("{theirs:?}"));
     assert_eq!(rel["core_org_id"], core.org_id.as_str(), "{rel}");
     assert_eq!(rel["status"], "active", "{rel}");
-    // a supplier sees its own relationship only, not the core
-    // firm's other counterparties.
-    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    // A supplier sees its own relationship and its own supplier's (the
+    // firm it may pass certificates to), not the core firm's other
+    // counterparties.
+    assert_eq!(theirs.len(), 2, "{theirs:?}");
+    let below = by_id(&theirs, &rel_s2).unwrap_or_else(|| panic!("{theirs:?}"));
+    assert_eq!(below["parent_org_id"], s1.org_id.as_str(), "{below}");
+    assert!(by_id(&theirs, &rel_d1).is_none(), "{theirs:?}");
 
     // The ledger holds the whole story and verifies offline.
     server.wait_for_checkpoint(seqs.0 + 1).await;

@@ -6,7 +6,8 @@
 //! transferred up the chain; both tiers finance their part, the funder
 //! disburses and registers on 中登网; at maturity the core firm pays into
 //! clearing and every holder is paid. A second certificate goes unpaid and
-//! is classified 次级 100 days past due. The exported ledger verifies.
+//! is classified 次级 100 days past due, and tier 1 repurchases it after
+//! recourse. The exported ledger verifies.
 
 use crate::client::{Client, Reply, new_id, new_key};
 use crate::onboarding::{
@@ -220,13 +221,18 @@ async fn firm_onboarded(p: &mut Platform, kind: &str, firm: &Firm) -> Client {
 }
 
 /// A supplier invited by the core firm at `tier`, registered and approved.
-async fn supplier(p: &mut Platform, core: &Client, tier: u8, firm: &Firm) -> Client {
+async fn supplier(
+    p: &mut Platform,
+    core: &Client,
+    (tier, parent): (u8, Option<&str>),
+    firm: &Firm,
+) -> Client {
     let op = p.server.operator();
     let (mut admin, _) = invite(
         &p.server,
         core,
         &mut p.seqs,
-        ("upstream", tier, "supplier"),
+        ("upstream", tier, "supplier", parent),
         firm,
     )
     .await;
@@ -514,8 +520,8 @@ async fn receivables() {
     // firm brings a tier-1 and a tier-2 supplier. Each has its staff.
     let core_admin = firm_onboarded(&mut p, "core_enterprise", &CORE).await;
     let funder_admin = firm_onboarded(&mut p, "funder", &FUNDER).await;
-    let t1 = supplier(&mut p, &core_admin, 1, &SUPPLIER_1).await;
-    let t2 = supplier(&mut p, &core_admin, 2, &SUPPLIER_2).await;
+    let t1 = supplier(&mut p, &core_admin, (1, None), &SUPPLIER_1).await;
+    let t2 = supplier(&mut p, &core_admin, (2, Some(&t1.org_id)), &SUPPLIER_2).await;
     let core = Core {
         maker: staff(&mut p, &core_admin, "maker", "Zhou Min (AP clerk)").await,
         checker: staff(&mut p, &core_admin, "checker", "Qian Hui (treasurer)").await,
@@ -1002,6 +1008,25 @@ async fn receivables() {
         .await;
     assert_eq!(b["status"], "recourse", "{b}");
     assert!(money(&b["claim"]) > Decimal::new(20_000_000, 2), "{b}");
+    // Tier 1 repurchases: it pays exactly the day's claim and holds the
+    // payable again, its asset key released.
+    let claim = b["claim"].clone();
+    let b = p
+        .ok(
+            &t1,
+            &format!("/v1/financings/{fin3}/repurchase"),
+            "financing.repurchase",
+            json!({"financing_id": fin3, "amount": claim}),
+            &[(second.as_str(), AssetOp::Release)],
+            200,
+        )
+        .await;
+    assert_eq!(
+        (b["status"].as_str(), b["certificate_status"].as_str()),
+        (Some("settled"), Some("active")),
+        "{b}"
+    );
+    assert_eq!(b["paid"], claim, "{b}");
 
     // The whole story verifies offline.
     p.server.wait_for_checkpoint(p.seqs.0 + 1).await;
@@ -1013,19 +1038,21 @@ async fn receivables() {
         "{report}"
     );
     // The asset keys the verifier followed: each application encumbered
-    // its part, the clearing released the two it paid off, the unpaid
-    // part is still encumbered.
+    // its part, the clearing released the two it paid off, the repurchase
+    // the third.
     let mut encumbered: Vec<String> = Vec::new();
     for (kind, assets) in entry_assets(&export) {
         for (key, op) in assets {
             match (kind.as_str(), op) {
                 ("financing.apply", AssetOp::Encumber) => encumbered.push(key),
-                ("certificate.clear", AssetOp::Release) => encumbered.retain(|k| *k != key),
+                ("certificate.clear" | "financing.repurchase", AssetOp::Release) => {
+                    encumbered.retain(|k| *k != key)
+                }
                 other => panic!("an unexpected asset operation {other:?} on {key}"),
             }
         }
     }
-    assert_eq!(encumbered, [certificate_key(&second).to_hex()]);
+    assert!(encumbered.is_empty(), "{encumbered:?}");
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for kind in entry_types(&export) {
         *counts.entry(kind).or_default() += 1;
@@ -1051,6 +1078,7 @@ async fn receivables() {
         ("financing.register", 2),
         ("financing.classify", 1),
         ("financing.recourse", 1),
+        ("financing.repurchase", 1),
     ];
     for (kind, n) in expect {
         assert_eq!(counts.get(kind).copied(), Some(n), "{kind}: {counts:?}");
