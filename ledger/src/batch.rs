@@ -114,10 +114,16 @@ fn row_key(row: &Value) -> Result<AssetKey, String> {
     AssetKey::invoice(field("seller_uscc")?, field("invoice_number")?).map_err(|e| e.to_string())
 }
 
-/// Reads one line of at most `MAX_ROW_BYTES`; `None` at the end.
-fn read_row<R: BufRead>(r: &mut R, buf: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
+/// Reads one line, stopping a little past `max` bytes so a hostile line
+/// costs no more memory than that; `None` at the end, else whether the
+/// line was terminated (the `\n` is removed).
+pub(crate) fn read_line_within<R: BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<bool>> {
     buf.clear();
-    let limit = u64::try_from(MAX_ROW_BYTES).unwrap_or(u64::MAX) + 2;
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(2);
     let n = r.by_ref().take(limit).read_until(b'\n', buf)?;
     if n == 0 {
         return Ok(None);
@@ -149,8 +155,8 @@ pub fn check_rows<R: Read>(
     let mut line = 0u64;
     // One row past the committed count is enough to know it is wrong.
     while line <= c.count {
-        let Some(terminated) =
-            read_row(&mut input, &mut buf).map_err(|e| format!("{name}: {e}"))?
+        let Some(terminated) = read_line_within(&mut input, &mut buf, MAX_ROW_BYTES)
+            .map_err(|e| format!("{name}: {e}"))?
         else {
             break;
         };

@@ -693,20 +693,8 @@ impl<'o> Engine<'o> {
     }
 }
 
-fn read_line<R: BufRead>(r: R, buf: &mut Vec<u8>) -> Result<Option<bool>, InputError> {
-    buf.clear();
-    let n = r
-        .take(u64::try_from(MAX_LINE).unwrap_or(u64::MAX) + 2)
-        .read_until(b'\n', buf)
-        .map_err(|e| InputError::Io(e.to_string()))?;
-    if n == 0 {
-        return Ok(None);
-    }
-    let terminated = buf.last() == Some(&b'\n');
-    if terminated {
-        buf.pop();
-    }
-    Ok(Some(terminated))
+fn read_line<R: BufRead>(mut r: R, buf: &mut Vec<u8>) -> Result<Option<bool>, InputError> {
+    batch::read_line_within(&mut r, buf, MAX_LINE).map_err(|e| InputError::Io(e.to_string()))
 }
 
 /// Verifies an export read from `input`. `progress` is called after each
