@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod asset;
+pub mod batch;
 pub mod checkpoint;
 pub mod conservation;
 pub mod entry;

@@ -9,6 +9,7 @@
 //! completely before the next: the reported failure is the earliest line with
 //! any defect, and within a line the SPEC's check order decides the reason.
 
+use crate::batch::{self, BatchRows};
 use crate::checkpoint::Checkpoint;
 use crate::entry::{COSIG_DOMAIN, Entry};
 use crate::export::{MAX_LINE, Record};
@@ -17,6 +18,7 @@ use crate::intent::{INTENT_DOMAIN, Intent};
 use crate::merkle::Frontier;
 use crate::sig::{self, PublicKey, SigCheck, Signature};
 use crate::state::{KeyRole, LedgerState, Signed, Violation};
+use std::collections::HashSet;
 use std::io::BufRead;
 
 /// What the verifier is told to trust: the ledger's name and its first
@@ -69,6 +71,8 @@ pub struct Options {
     pub strict: bool,
     pub threads: usize,
     pub chunk_lines: usize,
+    /// Rows files of bulk-uploaded invoices (`--batch-rows`, §10.5).
+    pub batch_rows: Option<BatchRows>,
 }
 
 impl Default for Options {
@@ -79,6 +83,7 @@ impl Default for Options {
             strict: false,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             chunk_lines: 16_384,
+            batch_rows: None,
         }
     }
 }
@@ -111,6 +116,10 @@ pub struct Report {
     /// Size of the saved checkpoint that was found consistent, if any.
     pub saved_consistent: Option<u64>,
     pub bytes: u64,
+    /// `invoice.batch` entries whose rows file was checked (§10.5).
+    pub batches_checked: u64,
+    /// `invoice.batch` entries verified without their rows: not supplied.
+    pub batches_unchecked: u64,
 }
 
 impl Report {
@@ -131,6 +140,7 @@ impl Report {
             })),
             "keys": {"actor": self.actor_keys, "revoked": self.revoked_keys, "platform": self.platform_keys},
             "saved_checkpoint_consistent": self.saved_consistent,
+            "batches": {"checked": self.batches_checked, "not_checked": self.batches_unchecked},
             "failure": self.failure.as_ref().map(|f| serde_json::json!({
                 "seq": f.seq, "line": f.line, "code": f.code, "message": f.message,
             })),
@@ -147,6 +157,8 @@ pub enum InputError {
     NotAnExport(String),
     #[error("unusable saved state: {0}")]
     State(String),
+    #[error("unusable batch rows: {0}")]
+    BatchRows(String),
 }
 
 /// Code of a defect that makes the saved state, not the export, unusable.
@@ -316,6 +328,10 @@ struct Engine<'o> {
     lines_seen: u64,
     anchored: bool,
     saved_consistent: Option<u64>,
+    /// Batch ids of the `invoice.batch` entries replayed so far.
+    batches: HashSet<String>,
+    batches_checked: u64,
+    batches_unchecked: u64,
 }
 
 /// A defect found during the replay of one chunk.
@@ -340,6 +356,9 @@ impl<'o> Engine<'o> {
             lines_seen: 0,
             anchored: false,
             saved_consistent: None,
+            batches: HashSet::new(),
+            batches_checked: 0,
+            batches_unchecked: 0,
         }
     }
 
@@ -458,10 +477,25 @@ impl<'o> Engine<'o> {
                 code,
             });
         }
+        let with_rows = match self.batch_rows(intent)? {
+            Ok(w) => w,
+            Err(v) => return Ok(Err((v, true))),
+        };
+        let intent = with_rows.as_ref().unwrap_or(intent);
         if let Err(v) = self.state.admit(&pe.entry, intent) {
             return Ok(Err((v, true)));
         }
         self.state.apply(&pe.entry, intent);
+        if intent.kind == batch::BATCH_TYPE {
+            if with_rows.is_some() {
+                self.batches_checked += 1;
+            } else {
+                self.batches_unchecked += 1;
+            }
+            if let Ok(id) = batch::batch_id(intent) {
+                self.batches.insert(id.to_owned());
+            }
+        }
         self.chain = chain_hash(&self.chain, &pe.leaf);
         self.frontier.push(pe.leaf);
         self.covered = false;
@@ -472,6 +506,43 @@ impl<'o> Engine<'o> {
             return Ok(Err((v, true)));
         }
         Ok(Ok(()))
+    }
+
+    /// For an `invoice.batch` entry whose rows file was given: the intent
+    /// as if its `assets` encumbered every row's key, so the invariants
+    /// judge them like single invoices' keys (§10.5). `None` for other
+    /// entries and for batches whose rows were not supplied.
+    fn batch_rows(&self, intent: &Intent) -> Result<Result<Option<Intent>, Violation>, InputError> {
+        if intent.kind != batch::BATCH_TYPE {
+            return Ok(Ok(None));
+        }
+        let Some(rows) = &self.opts.batch_rows else {
+            return Ok(Ok(None));
+        };
+        let id = match batch::batch_id(intent) {
+            Ok(id) => id,
+            Err(v) => return Ok(Err(v)),
+        };
+        let Some(path) = rows.file(id) else {
+            if rows.require {
+                return Ok(Err(Violation::new(
+                    "batch_rows_missing",
+                    format!("no rows file {id}.{} for batch {id}", batch::ROWS_EXT),
+                )));
+            }
+            return Ok(Ok(None));
+        };
+        let name = path.display().to_string();
+        let file =
+            std::fs::File::open(path).map_err(|e| InputError::BatchRows(format!("{name}: {e}")))?;
+        match batch::check_rows(intent, &name, file).map_err(InputError::BatchRows)? {
+            Ok(assets) => {
+                let mut with = intent.clone();
+                with.assets.extend(assets);
+                Ok(Ok(Some(with)))
+            }
+            Err(v) => Ok(Err(v)),
+        }
     }
 
     fn check_genesis(&mut self, intent: &Intent) -> Result<(), Violation> {
@@ -622,20 +693,8 @@ impl<'o> Engine<'o> {
     }
 }
 
-fn read_line<R: BufRead>(r: R, buf: &mut Vec<u8>) -> Result<Option<bool>, InputError> {
-    buf.clear();
-    let n = r
-        .take(u64::try_from(MAX_LINE).unwrap_or(u64::MAX) + 2)
-        .read_until(b'\n', buf)
-        .map_err(|e| InputError::Io(e.to_string()))?;
-    if n == 0 {
-        return Ok(None);
-    }
-    let terminated = buf.last() == Some(&b'\n');
-    if terminated {
-        buf.pop();
-    }
-    Ok(Some(terminated))
+fn read_line<R: BufRead>(mut r: R, buf: &mut Vec<u8>) -> Result<Option<bool>, InputError> {
+    batch::read_line_within(&mut r, buf, MAX_LINE).map_err(|e| InputError::Io(e.to_string()))
 }
 
 /// Verifies an export read from `input`. `progress` is called after each
@@ -761,6 +820,15 @@ pub fn verify<R: BufRead>(
             });
         }
     }
+    if failure.is_none()
+        && let Some(rows) = &opts.batch_rows
+        && let Some(id) = rows.batch_ids().find(|id| !engine.batches.contains(*id))
+    {
+        return Err(InputError::BatchRows(format!(
+            "{id}.{}: no invoice.batch entry of the export has batch_id {id:?}",
+            batch::ROWS_EXT
+        )));
+    }
     let mut actor_keys = 0;
     let mut revoked_keys = 0;
     let mut platform_keys = 0;
@@ -786,6 +854,8 @@ pub fn verify<R: BufRead>(
         platform_keys,
         saved_consistent: engine.saved_consistent,
         bytes,
+        batches_checked: engine.batches_checked,
+        batches_unchecked: engine.batches_unchecked,
         failure,
     })
 }

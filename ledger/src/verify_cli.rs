@@ -3,6 +3,7 @@
 //! 0 the export is valid; 1 it is not, and the report names the first bad
 //! seq; 2 the input (or a side file) is unusable.
 
+use crate::batch::BatchRows;
 use crate::checkpoint::Checkpoint;
 use crate::hash::to_hex;
 use crate::verify::{self, InputError, Options, Report, TrustRoot};
@@ -40,6 +41,17 @@ pub struct VerifyArgs {
     /// Show progress on stderr even when it is not a terminal.
     #[arg(long)]
     progress: bool,
+    /// Directory of rows files of bulk uploads, one `<batch_id>.jsonl` per
+    /// batch (as `GET /v1/invoices/batches/{id}/rows` gives it). Each is
+    /// checked against its `invoice.batch` entry's roots and its rows'
+    /// invoice keys join the single invoices' in the double-encumbrance
+    /// check. Batches without a file are reported as not checked.
+    #[arg(long, value_name = "DIR")]
+    batch_rows: Option<PathBuf>,
+    /// Fail on an `invoice.batch` entry whose rows file is not in the
+    /// --batch-rows directory.
+    #[arg(long, requires = "batch_rows")]
+    require_batch_rows: bool,
     /// The export file, or - for standard input.
     #[arg(value_name = "EXPORT")]
     export: PathBuf,
@@ -135,6 +147,13 @@ fn summary(r: &Report, elapsed: f64, saved: Option<&Checkpoint>) -> String {
     } else {
         0.0
     };
+    if r.batches_checked + r.batches_unchecked > 0 {
+        let _ = writeln!(
+            s,
+            "  batches        {} checked against their rows, {} not checked: rows not supplied",
+            r.batches_checked, r.batches_unchecked
+        );
+    }
     let _ = writeln!(s, "  time           {elapsed:.2} s ({rate:.0} entries/s)");
     s
 }
@@ -149,6 +168,12 @@ pub fn run(args: &VerifyArgs, name: &str) -> ExitCode {
     if let Some(p) = &args.trust_root {
         match read_file(p).and_then(|b| TrustRoot::parse(&b)) {
             Ok(t) => opts.trust_root = Some(t),
+            Err(e) => return unusable(name, e, args.json),
+        }
+    }
+    if let Some(dir) = &args.batch_rows {
+        match BatchRows::open(dir, args.require_batch_rows) {
+            Ok(b) => opts.batch_rows = Some(b),
             Err(e) => return unusable(name, e, args.json),
         }
     }
@@ -190,7 +215,12 @@ pub fn run(args: &VerifyArgs, name: &str) -> ExitCode {
     }
     let report = match result {
         Ok(r) => r,
-        Err(e @ (InputError::Io(_) | InputError::NotAnExport(_) | InputError::State(_))) => {
+        Err(
+            e @ (InputError::Io(_)
+            | InputError::NotAnExport(_)
+            | InputError::State(_)
+            | InputError::BatchRows(_)),
+        ) => {
             return unusable(name, e, args.json);
         }
     };

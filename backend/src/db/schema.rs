@@ -239,6 +239,7 @@ diesel::table! {
         asset_keys_root -> Text,
         ledger_seq -> BigInt,
         created_at -> Instant,
+        rows_jsonl -> Nullable<Text>,
     }
 }
 

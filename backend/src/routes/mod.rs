@@ -116,6 +116,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(trade::record_delivery)
                 .service(trade::decide_delivery)
                 .service(trade::upload_invoices)
+                .service(trade::get_batch_rows)
                 .service(trade::record_invoice)
                 .service(trade::list_invoices)
                 .service(trade::get_invoice)

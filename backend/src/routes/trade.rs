@@ -11,7 +11,8 @@ use crate::routes::intents::{IntentSig, SignedIntent};
 use crate::routes::mutation::{Mutation, intent_body, parse_json, rejected};
 use crate::routes::organisations::permit;
 use crate::trade::invoices::{
-    self, BatchBody, BatchRefusal, DecideBody, Invoice, InvoiceFilter, MAX_BATCH_ROWS, RecordBody,
+    self, BatchBody, BatchRefusal, BatchRowsRead, DecideBody, Invoice, InvoiceFilter,
+    MAX_BATCH_ROWS, RecordBody,
 };
 use crate::trade::orders::{self, AcceptanceBody, DeliveryBody, PoBody, PoFilter, PurchaseOrder};
 use crate::trade::sees_everything;
@@ -365,6 +366,51 @@ pub async fn upload_invoices(m: Mutation, payload: web::Payload) -> Result<HttpR
         },
     )
     .await
+}
+
+/// Media type of a batch's rows file: JSON Lines.
+pub const ROWS_CONTENT_TYPE: &str = "application/x-ndjson";
+
+/// A bulk upload's rows, exactly as its ledger entry committed to them.
+///
+/// JSON Lines: row `i` is line `i + 1`, the row's canonical JSON (RFC 8785)
+/// as uploaded, then `\n`; the leaves of the entry's `rows_root` are these
+/// lines' hashes. Saved as `<batch id>.jsonl` in a directory, it is what
+/// `scf-verify --batch-rows DIR` checks against the export (ledger SPEC.md
+/// §10.5). Only the uploading core enterprise and the operator's admins and
+/// auditors may read it; a supplier sees its own invoices with
+/// `GET /v1/invoices?batch_id=`, and anyone else gets 404.
+#[utoipa::path(tag = "trade", operation_id = "get_batch_rows", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The batch")),
+    responses(
+        (status = 200, description = "The rows file, one row per line", body = String, content_type = "application/x-ndjson"),
+        (status = 404, description = "No such batch of yours, or one uploaded before its rows were kept", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/invoices/batches/{id}/rows")]
+pub async fn get_batch_rows(
+    who: Principal,
+    db: web::Data<Db>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (org, all) = caller(&who);
+    let found = db
+        .run(move |c| invoices::batch_rows(c, id, org, all).map_err(DbError::from))
+        .await
+        .map_err(unavailable)?;
+    match found {
+        BatchRowsRead::Rows(rows) => Ok(HttpResponse::Ok()
+            .content_type(ROWS_CONTENT_TYPE)
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{id}.jsonl\""),
+            ))
+            .body(rows)),
+        BatchRowsRead::NotKept => Err(ApiError::not_found(
+            "the rows of this batch were not kept: it was uploaded before the platform stored rows files",
+        )),
+        BatchRowsRead::Hidden => Err(ApiError::not_found("no such batch of yours")),
+    }
 }
 
 /// Confirm or dispute an invoice.

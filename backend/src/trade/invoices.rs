@@ -26,6 +26,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use scf_ledger::asset::AssetKey;
+use scf_ledger::batch::MAX_ROW_BYTES;
 use scf_ledger::hash::{leaf_hash, to_hex};
 use scf_ledger::intent::AssetOp;
 use serde::{Deserialize, Serialize};
@@ -692,6 +693,9 @@ pub struct CheckedRow {
 #[derive(Debug, Clone)]
 pub struct PreparedBatch {
     pub rows: Vec<CheckedRow>,
+    /// The rows file `scf-verify --batch-rows` reads (ledger SPEC.md
+    /// §10.5): each row's JCS, the bytes its leaf hashes, and `\n`.
+    pub rows_jsonl: String,
     pub rows_root: String,
     pub asset_keys_root: String,
     pub total: Money,
@@ -720,8 +724,21 @@ pub fn prepare_batch(rows: &[serde_json::Value]) -> Result<PreparedBatch, BatchR
     let mut errors = Vec::new();
     let mut checked = Vec::with_capacity(rows.len());
     let mut leaves = Vec::with_capacity(rows.len());
+    let mut jsonl = Vec::with_capacity(rows.len() * 192);
     for (i, value) in rows.iter().enumerate() {
-        leaves.push(leaf_hash(&scf_ledger::jcs::to_vec(value)));
+        let canonical = scf_ledger::jcs::to_vec(value);
+        // The verifier refuses longer lines, so such a row could never be
+        // checked against the entry.
+        if canonical.len() > MAX_ROW_BYTES {
+            errors.push(row_error(
+                i,
+                "row",
+                format!("is longer than {MAX_ROW_BYTES} bytes as canonical JSON"),
+            ));
+        }
+        leaves.push(leaf_hash(&canonical));
+        jsonl.extend_from_slice(&canonical);
+        jsonl.push(b'\n');
         let row: BatchRow = match serde_json::from_value(value.clone()) {
             Ok(r) => r,
             Err(e) => {
@@ -803,15 +820,19 @@ pub fn prepare_batch(rows: &[serde_json::Value]) -> Result<PreparedBatch, BatchR
     keys.sort_unstable();
     let key_leaves: Vec<_> = keys.iter().map(|k| leaf_hash(k)).collect();
     let rows: Vec<CheckedRow> = checked.into_iter().map(|(_, r, _)| r).collect();
-    let total = Money::sum(rows.iter().map(|r| r.amount)).map_err(|e| {
+    let whole = |message: String| {
         BatchRefusal::Invalid(vec![FieldError {
             row: None,
             field: "rows".into(),
-            message: e.to_string(),
+            message,
         }])
-    })?;
+    };
+    let total = Money::sum(rows.iter().map(|r| r.amount)).map_err(|e| whole(e.to_string()))?;
+    // JCS of parsed JSON is UTF-8; this cannot fail.
+    let rows_jsonl = String::from_utf8(jsonl).map_err(|e| whole(e.to_string()))?;
     Ok(PreparedBatch {
         rows,
+        rows_jsonl,
         rows_root: to_hex(&scf_ledger::merkle::root_from_leaves(&leaves)),
         asset_keys_root: to_hex(&scf_ledger::merkle::root_from_leaves(&key_leaves)),
         total,
@@ -986,6 +1007,7 @@ pub fn record_batch(
             invoice_batches::asset_keys_root.eq(&prepared.asset_keys_root),
             invoice_batches::ledger_seq.eq(seq),
             invoice_batches::created_at.eq(now),
+            invoice_batches::rows_jsonl.eq(Some(&prepared.rows_jsonl)),
         ))
         .execute(conn)?;
     // Keys taken earlier are found by the unique index as the rows go in:
@@ -1120,6 +1142,39 @@ pub fn get(
     Ok(row
         .map(to_invoice)
         .filter(|i| all || i.seller_org_id == org.0 || i.buyer_org_id == org.0))
+}
+
+/// What `GET /v1/invoices/batches/{id}/rows` finds.
+#[derive(Debug)]
+pub enum BatchRowsRead {
+    /// No such batch visible to the caller.
+    Hidden,
+    /// The batch predates the storing of its rows (migration 12).
+    NotKept,
+    /// The rows file: JSON Lines, each row's JCS.
+    Rows(String),
+}
+
+/// A batch's rows file, for the core enterprise that uploaded it (`org`)
+/// or the operator (`all`). The sellers see their own invoices one by one;
+/// the file would show them every other supplier's, so it is not theirs.
+pub fn batch_rows(
+    conn: &mut DbConn,
+    id: Uuid,
+    org: DbId,
+    all: bool,
+) -> Result<BatchRowsRead, diesel::result::Error> {
+    let found: Option<(DbId, Option<String>)> = invoice_batches::table
+        .filter(invoice_batches::id.eq(DbId::from(id)))
+        .select((invoice_batches::core_org_id, invoice_batches::rows_jsonl))
+        .first(conn)
+        .optional()?;
+    Ok(match found {
+        Some((core, rows)) if all || core == org => {
+            rows.map_or(BatchRowsRead::NotKept, BatchRowsRead::Rows)
+        }
+        _ => BatchRowsRead::Hidden,
+    })
 }
 
 /// Filters of the invoice list; all optional and combined with AND.
@@ -1284,6 +1339,17 @@ mod tests {
     }
 
     #[test]
+    fn a_row_too_long_for_the_verifier_is_refused() {
+        let long = format!("{}A-1", " ".repeat(MAX_ROW_BYTES));
+        let Err(BatchRefusal::Invalid(errors)) = prepare_batch(&[row("B-1", "1"), row(&long, "1")])
+        else {
+            panic!("expected invalid rows")
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].row, errors[0].field.as_str()), (Some(1), "row"));
+    }
+
+    #[test]
     fn repeats_are_duplicates() {
         let rows = vec![row("A-1", "10.00"), row("B-1", "1"), row(" a-1", "5.00")];
         let Err(BatchRefusal::Duplicate(errors)) = prepare_batch(&rows) else {
@@ -1306,6 +1372,12 @@ mod tests {
             p.rows_root,
             to_hex(&scf_ledger::merkle::root_from_leaves(&leaves))
         );
+        let lines: Vec<_> = p.rows_jsonl.split_terminator('\n').collect();
+        assert_eq!(lines.len(), 2);
+        for (line, leaf) in lines.iter().zip(&leaves) {
+            assert_eq!(&leaf_hash(line.as_bytes()), leaf);
+        }
+        assert!(p.rows_jsonl.ends_with('\n'));
         let swapped = vec![rows[1].clone(), rows[0].clone()];
         let q = prepare_batch(&swapped).unwrap();
         assert_ne!(p.rows_root, q.rows_root, "row order is committed");

@@ -21,6 +21,8 @@ struct Foreign {
     po: String,
     delivery: String,
     invoice: String,
+    /// A bulk upload of B's core firm (its rows file is B's alone).
+    batch: String,
     /// An issued certificate of B's program, held by B's supplier.
     certificate: String,
     account: String,
@@ -108,6 +110,14 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         .post_signed("/v1/invoices", Some(&supplier.token), &env)
         .await;
     assert_eq!(s, 201, "{b2}");
+    let rows = crate::trade::batch_rows(&supplier_uscc, "BATCH-SECRET", 2);
+    let body = crate::trade::batch_body(&program, &rows);
+    let batch = body["batch_id"].as_str().unwrap().to_owned();
+    let env = crate::trade::upload(&core, body, rows);
+    let (s, up) = app
+        .post_signed("/v1/invoices/batches", Some(&core.token), &env)
+        .await;
+    assert_eq!(s, 201, "{up}");
     // B's supplier holds a second certificate and applies to finance it.
     let cw = crate::certificates::World {
         op: op.clone(),
@@ -134,6 +144,7 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         po.clone(),
         delivery.clone(),
         invoice.clone(),
+        batch.clone(),
         "SECRET".into(),
         b2["asset_key"].as_str().unwrap().to_owned(),
         financing.clone(),
@@ -168,6 +179,7 @@ async fn tenant_b(app: &TestApp, op: &Party) -> Foreign {
         po,
         delivery,
         invoice,
+        batch,
         certificate,
         account,
         financing,
@@ -335,6 +347,7 @@ fn fill_path(template: &str, op_doc: &Value, b: &Foreign) -> String {
             (t, "id") if t.starts_with("/v1/relationships/") => b.relationship.as_str(),
             (t, "id") if t.starts_with("/v1/programs/") => b.program.as_str(),
             (t, "version") if t.starts_with("/v1/programs/") => "1",
+            (t, "id") if t.starts_with("/v1/invoices/batches/") => b.batch.as_str(),
             (t, "id") if t.starts_with("/v1/invoices/") => b.invoice.as_str(),
             (t, "id") if t.starts_with("/v1/purchase-orders/") => b.po.as_str(),
             (t, "id") if t.starts_with("/v1/deliveries/") => b.delivery.as_str(),

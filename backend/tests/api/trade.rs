@@ -704,6 +704,7 @@ async fn a_purchase_order_is_delivered_by_its_carrier_and_accepted_by_its_buyer(
 #[actix_web::test]
 async fn the_export_shows_each_single_invoice_key_and_each_batch_commitment() {
     use scf_backend::ledger::keyfile;
+    use scf_ledger::batch::BatchRows;
     use scf_ledger::verify::{Options, TrustRoot, verify_bytes};
     let app = spawn_app().await;
     let w = world(&app).await;
@@ -714,8 +715,16 @@ async fn the_export_shows_each_single_invoice_key_and_each_batch_commitment() {
         .await;
     assert_eq!(s, 201, "{b}");
     let key = invoice_key(&w.supplier_uscc, "EXP-1").to_hex();
-    let rows = batch_rows(&w.supplier_uscc, "EXPB", 3);
+    let mut rows = batch_rows(&w.supplier_uscc, "EXPB", 3);
+    // Spellings the invoices table normalises away (number case and
+    // padding, "0.5" for 0.50, an explicit null, member order):
+    // the rows file must give them back as committed.
+    rows.push(
+        json!({"po_id": null, "due_date": "2026-04-05", "issue_date": "2026-01-05",
+        "amount": "0.5", "seller_uscc": w.supplier_uscc, "invoice_number": " expb-ax "}),
+    );
     let commitment = batch_body(&w.program, &rows);
+    let batch_id = commitment["batch_id"].as_str().unwrap().to_owned();
     let (s, b) = app
         .post_signed(
             "/v1/invoices/batches",
@@ -746,7 +755,8 @@ async fn the_export_shows_each_single_invoice_key_and_each_batch_commitment() {
     };
     let report = verify_bytes(&export, &opts).unwrap();
     assert!(report.is_valid(), "{:?}", report.failure);
-    let intents: Vec<Value> = String::from_utf8(export)
+    assert_eq!((report.batches_checked, report.batches_unchecked), (0, 1));
+    let intents: Vec<Value> = String::from_utf8(export.clone())
         .unwrap()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -765,4 +775,47 @@ async fn the_export_shows_each_single_invoice_key_and_each_batch_commitment() {
     for m in ["rows_root", "asset_keys_root", "count", "total"] {
         assert_eq!(batch["body"][m], commitment[m], "{m}");
     }
+
+    // The rows file: the uploader and the operator read it, the supplier
+    // (whose invoices are only some of the rows) does not.
+    let path = format!("/v1/invoices/batches/{batch_id}/rows");
+    let mut file = Vec::new();
+    for who in [&w.core, &w.core_viewer, &w.op] {
+        let r = app.get_auth(&path, &who.token).await;
+        let status = r.status().as_u16();
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        file = r.bytes().await.unwrap().to_vec();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&file));
+        assert_eq!(ct, "application/x-ndjson");
+    }
+    let text = String::from_utf8(file.clone()).unwrap();
+    assert_eq!(text.lines().count(), 4);
+    assert!(text.contains(r#""invoice_number":" expb-ax ","#), "{text}");
+    assert!(text.contains(r#""po_id":null,"#), "{text}");
+    let (s, b) = get(&app, &w.supplier, &path).await;
+    assert_eq!(s, 404, "{b}");
+    let (s, _) = get(
+        &app,
+        &w.core,
+        &format!("/v1/invoices/batches/{}/rows", uuid::Uuid::now_v7()),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // scf-verify --batch-rows: the file matches the entry, its keys join
+    // the single invoice's; the same file tampered does not.
+    let dir = tempfile::tempdir().unwrap();
+    let rows_path = dir.path().join(format!("{batch_id}.jsonl"));
+    std::fs::write(&rows_path, &file).unwrap();
+    let with_rows = Options {
+        batch_rows: Some(BatchRows::open(dir.path(), true).unwrap()),
+        ..opts.clone()
+    };
+    let report = verify_bytes(&export, &with_rows).unwrap();
+    assert!(report.is_valid(), "{:?}", report.failure);
+    assert_eq!((report.batches_checked, report.batches_unchecked), (1, 0));
+    std::fs::write(&rows_path, text.replace("\"0.5\"", "\"5.0\"")).unwrap();
+    let report = verify_bytes(&export, &with_rows).unwrap();
+    let f = report.failure.unwrap();
+    assert_eq!((f.seq, f.code), (seq, "batch_rows_root_mismatch"));
 }

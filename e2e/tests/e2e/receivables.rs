@@ -246,14 +246,15 @@ async fn supplier(
 /// request (`POST /v1/invoices/batches`): a signed `invoice.batch` intent
 /// committing to the rows by Merkle roots (of each row's canonical JSON,
 /// and of the sorted invoice asset keys), the rows beside it. Returns the
-/// ids of the invoices, oldest first: the trade each certificate names.
+/// batch id and the ids of the invoices, oldest first: the trade each
+/// certificate names.
 async fn upload_invoices(
     p: &mut Platform,
     core: &Client,
     program: &str,
     seller: &Client,
     amounts: &[&str],
-) -> Vec<String> {
+) -> (String, Vec<String>) {
     use scf_ledger::hash::{leaf_hash, to_hex};
     use scf_ledger::merkle::root_from_leaves;
     let org = seller
@@ -323,7 +324,7 @@ async fn upload_invoices(
         })
         .collect();
     assert_eq!(ids.len(), amounts.len(), "{page}");
-    ids
+    (batch, ids)
 }
 
 /// A verified settlement account of `firm` (in its registered name),
@@ -596,7 +597,7 @@ async fn receivables() {
         .expect(200);
     assert_eq!(in_force["version"], 1, "{in_force}");
 
-    let invoices = upload_invoices(
+    let (batch, invoices) = upload_invoices(
         &mut p,
         &core.admin,
         &program,
@@ -1036,6 +1037,50 @@ async fn receivables() {
     assert!(
         report.contains("keys           9 actor, 0 revoked, 1 platform"),
         "{report}"
+    );
+    assert!(
+        report.contains(
+            "batches        0 checked against their rows, 1 not checked: rows not supplied"
+        ),
+        "{report}"
+    );
+
+    // The bulk upload checked against its rows: the core firm downloads
+    // the rows file (the supplier, whose invoices are only some of the
+    // rows, may not), and scf-verify recomputes the entry's roots and
+    // follows the rows' invoice keys with the other asset keys.
+    let rows_path = format!("/v1/invoices/batches/{batch}/rows");
+    assert_eq!(t1.get(&rows_path).await.status, 404);
+    let rows = core.admin.get(&rows_path).await;
+    assert_eq!(rows.status, 200, "{}", String::from_utf8_lossy(&rows.body));
+    assert_eq!(rows.headers["content-type"], "application/x-ndjson");
+    let dir = p.server.path("batch-rows");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{batch}.jsonl"));
+    std::fs::write(&file, &rows.body).unwrap();
+    let args = [
+        "--batch-rows".as_ref(),
+        dir.as_os_str(),
+        "--require-batch-rows".as_ref(),
+    ];
+    let (code, checked) = p.server.verify_with(&args, &export);
+    assert_eq!(code, Some(0), "{checked}");
+    assert!(checked.starts_with("VALID"), "{checked}");
+    assert!(
+        checked.contains("batches        1 checked against their rows, 0 not checked"),
+        "{checked}"
+    );
+    // One row tampered with: the amount of the first invoice.
+    let honest = String::from_utf8(rows.body.clone()).unwrap();
+    let tampered = honest.replacen(r#""amount":"1000000.00""#, r#""amount":"1000001.00""#, 1);
+    assert_ne!(tampered, honest);
+    std::fs::write(&file, tampered).unwrap();
+    let (code, invalid) = p.server.verify_with(&args, &export);
+    assert_eq!(code, Some(1), "{invalid}");
+    assert!(invalid.starts_with("INVALID"), "{invalid}");
+    assert!(
+        invalid.contains("reason         batch_rows_root_mismatch"),
+        "{invalid}"
     );
     // The asset keys the verifier followed: each application encumbered
     // its part, the clearing released the two it paid off, the repurchase

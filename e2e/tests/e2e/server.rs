@@ -499,6 +499,19 @@ impl Server {
         assert!(report.contains("anchored in the trust root"), "{report}");
         report
     }
+
+    /// `scf-verify --trust-root ... ARGS EXPORT`, without the state file,
+    /// whatever its outcome: its exit code and report.
+    pub fn verify_with(&self, args: &[&std::ffi::OsStr], export: &Path) -> (Option<i32>, String) {
+        let out = clean_command(&scf_verify_bin())
+            .arg("--trust-root")
+            .arg(self.trust_root())
+            .args(args)
+            .arg(export)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stdout) + &text(&out.stderr))
+    }
 }
 
 impl Drop for Server {

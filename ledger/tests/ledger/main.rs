@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod batch;
 mod cli;
 mod jcs;
 mod merkle;

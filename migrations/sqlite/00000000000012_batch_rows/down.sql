@@ -1,0 +1,1 @@
+ALTER TABLE invoice_batches DROP COLUMN rows_jsonl;
