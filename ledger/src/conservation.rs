@@ -15,6 +15,10 @@ pub mod types {
     pub const CONFIRM: &str = "certificate.confirm";
     pub const SPLIT: &str = "certificate.split";
     pub const CLEAR: &str = "certificate.clear";
+    /// The issuer withdraws a certificate nobody has accepted.
+    pub const CANCEL: &str = "certificate.cancel";
+    /// The holder's answer; `decision` `reject` voids the certificate.
+    pub const ACCEPT: &str = "certificate.accept";
 }
 
 /// Most children one split may name; more is refused before any sum.
@@ -75,6 +79,9 @@ enum Cert {
     Spent,
     /// Paid out by the issuer's clearing of its root.
     Cleared,
+    /// Cancelled by its issuer or rejected by its holder before acceptance:
+    /// it never carried an amount anyone could split or be paid.
+    Void,
 }
 
 /// State: every certificate id the ledger has named, and its amount.
@@ -85,6 +92,8 @@ pub struct SplitConservesAmount {
     root_of: HashMap<String, String>,
     /// Each root's confirmed face value.
     faces: HashMap<String, Fen>,
+    /// Roots their holder accepted: no longer the issuer's to cancel.
+    accepted: std::collections::HashSet<String>,
 }
 
 fn bad(message: impl Into<String>) -> Violation {
@@ -266,6 +275,12 @@ impl SplitConservesAmount {
                     format!("certificate {} was paid out by clearing", s.parent),
                 ));
             }
+            Some(Cert::Void) => {
+                return Err(Violation::new(
+                    "certificate_spent",
+                    format!("certificate {} was cancelled or rejected", s.parent),
+                ));
+            }
             Some(Cert::Proposed(_)) | None => {
                 return Err(conserve(format!(
                     "certificate {} was never confirmed in this ledger",
@@ -333,6 +348,26 @@ impl Invariant for SplitConservesAmount {
             }
             types::SPLIT => self.check_split(&read_split(intent)?),
             types::CLEAR => self.check_clear(&read_clear(intent)?),
+            types::CANCEL => {
+                let id = id_at(intent.body.get("certificate_id"), "body.certificate_id")?;
+                // Only a root never split nor paid: a split or cleared
+                // certificate's amount lives on elsewhere.
+                match self.certs.get(id) {
+                    Some(Cert::Proposed(_)) => Ok(()),
+                    Some(Cert::Live(_))
+                        if self.root_of.get(id).map(String::as_str) == Some(id)
+                            && !self.accepted.contains(id) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(Violation::new(
+                        "certificate_spent",
+                        format!(
+                            "certificate {id} is not a whole certificate awaiting acceptance, to cancel"
+                        ),
+                    )),
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -365,6 +400,18 @@ impl Invariant for SplitConservesAmount {
                     }
                 }
             }
+            (types::CANCEL, Some(id)) => {
+                self.certs.insert(id.to_owned(), Cert::Void);
+            }
+            (types::ACCEPT, Some(id)) => match body.get("decision").and_then(Value::as_str) {
+                Some("reject") => {
+                    self.certs.insert(id.to_owned(), Cert::Void);
+                }
+                Some("accept") => {
+                    self.accepted.insert(id.to_owned());
+                }
+                _ => {}
+            },
             (types::CLEAR, None) => {
                 if let Ok(c) = read_clear(intent) {
                     for (id, _) in c.payouts {
@@ -565,6 +612,83 @@ mod tests {
             types::CLEAR,
             json!({"root_id": id(root), "amount": amount, "payouts": payouts}),
         )
+    }
+
+    #[test]
+    fn a_cancelled_or_rejected_certificate_carries_no_amount() {
+        let mut inv = SplitConservesAmount::default();
+        let kind = |k: &str, n: u128, extra: Value| {
+            let mut body = json!({"certificate_id": id(n)});
+            if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+                b.extend(e.clone());
+            }
+            intent(k, body)
+        };
+        for n in [1, 2, 3, 4] {
+            issue(&mut inv, n, "1000.00");
+        }
+        // Cancelled before acceptance: no split, no clearing, no second cancel.
+        step(
+            &mut inv,
+            &kind(types::CANCEL, 1, json!({"reason": "wrong amount"})),
+        )
+        .unwrap();
+        let code = |i: &Intent, inv: &SplitConservesAmount| inv.check(0, i).unwrap_err().code;
+        assert_eq!(
+            code(
+                &split(1, "1000.00", &[(11, "500.00"), (12, "500.00")]),
+                &inv
+            ),
+            "certificate_spent"
+        );
+        assert_eq!(
+            code(&clear(1, "1000.00", &[(1, "1000.00")]), &inv),
+            "certificate_spent"
+        );
+        assert_eq!(
+            code(&kind(types::CANCEL, 1, json!({})), &inv),
+            "certificate_spent"
+        );
+        // Rejected by its holder: the same.
+        step(
+            &mut inv,
+            &kind(
+                types::ACCEPT,
+                2,
+                json!({"decision": "reject", "reason": "x"}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            code(&clear(2, "1000.00", &[(2, "1000.00")]), &inv),
+            "certificate_spent"
+        );
+        // Accepted: the issuer cannot cancel it any more.
+        step(
+            &mut inv,
+            &kind(types::ACCEPT, 3, json!({"decision": "accept"})),
+        )
+        .unwrap();
+        assert_eq!(
+            code(&kind(types::CANCEL, 3, json!({})), &inv),
+            "certificate_spent"
+        );
+        inv.check(0, &clear(3, "1000.00", &[(3, "1000.00")]))
+            .unwrap();
+        // Split: its amount lives on in the children; not cancellable.
+        step(
+            &mut inv,
+            &split(4, "1000.00", &[(41, "400.00"), (42, "600.00")]),
+        )
+        .unwrap();
+        assert_eq!(
+            code(&kind(types::CANCEL, 4, json!({})), &inv),
+            "certificate_spent"
+        );
+        assert_eq!(
+            code(&kind(types::CANCEL, 41, json!({})), &inv),
+            "certificate_spent"
+        );
     }
 
     #[test]

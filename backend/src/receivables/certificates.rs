@@ -67,6 +67,17 @@ pub enum Decision {
     Reject,
 }
 
+/// Body of `certificate.cancel`: the issuer withdraws a certificate its
+/// holder has not accepted.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub certificate_id: Uuid,
+    /// Why, for the supplier and the audit trail.
+    pub reason: String,
+}
+
 /// Body of `certificate.accept`: the holder's answer to an issued
 /// certificate.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -606,9 +617,60 @@ pub fn respond(
         ))
         .execute(conn)?;
     if next == CertStatus::Rejected {
-        close_holding(conn, view, row.id)?;
+        void(conn, view, &row)?;
     }
     Ok(answer(&reload(conn, body.certificate_id)?))
+}
+
+/// An issued certificate that will never be accepted: nobody holds it and
+/// the invoices behind it may back another.
+fn void(conn: &mut DbConn, view: &EntryView<'_>, row: &CertRow) -> Result<(), CommandError> {
+    close_holding(conn, view, row.id)?;
+    crate::trade::invoices::release_from_certificate(conn, row.id)?;
+    Ok(())
+}
+
+/// `certificate.cancel`: the issuer withdraws a certificate before its
+/// holder accepts it. A proposal is withdrawn by its proposer or turned
+/// down by a checker; an issued certificate (the checker's 确权) only by a
+/// checker or admin. Its invoices are free again.
+pub fn cancel(
+    conn: &mut DbConn,
+    view: &EntryView<'_>,
+    (core, user): (DbId, DbId),
+    checker: bool,
+    body: &CancelBody,
+) -> Result<serde_json::Value, CommandError> {
+    let row = load(conn, body.certificate_id)?
+        .filter(|r| r.core_org_id == core)
+        .ok_or_else(no_such_certificate)?;
+    let next = step(&row, CertEvent::Cancel)?;
+    let allowed = match row.status() {
+        CertStatus::Issued => checker,
+        _ => checker || row.proposed_by == user,
+    };
+    if !allowed {
+        return Err(rejected(
+            403,
+            "forbidden",
+            "a proposal is withdrawn by its proposer or a checker; an issued certificate only by a checker or admin",
+        ));
+    }
+    let reason = crate::parties::onboarding::text("reason", &body.reason)?;
+    if row.status() == CertStatus::Issued {
+        void(conn, view, &row)?;
+    }
+    diesel::update(certificates::table.filter(certificates::id.eq(row.id)))
+        .set((
+            certificates::status.eq(next.as_str()),
+            certificates::updated_seq.eq(seq(view)),
+        ))
+        .execute(conn)?;
+    let mut out = answer(&reload(conn, body.certificate_id)?);
+    if let Some(o) = out.as_object_mut() {
+        o.insert("reason".into(), serde_json::Value::String(reason));
+    }
+    Ok(out)
 }
 
 fn movable(conn: &mut DbConn, row: &CertRow, on: NaiveDate) -> Result<(), CommandError> {

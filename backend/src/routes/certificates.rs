@@ -9,8 +9,8 @@ use crate::pagination::{Page, PageQuery};
 use crate::parties::auth::Principal;
 use crate::parties::model::Action;
 use crate::receivables::certificates::{
-    self as certs, AcceptBody, Certificate, CertificateDetail, ConfirmBody, Filter, Notice,
-    ProposeBody, SplitBody, TransferBody,
+    self as certs, AcceptBody, CancelBody, Certificate, CertificateDetail, ConfirmBody, Filter,
+    Notice, ProposeBody, SplitBody, TransferBody,
 };
 use crate::receivables::model::CertStatus;
 use crate::routes::intents::SignedIntent;
@@ -124,6 +124,47 @@ pub async fn confirm_certificate(
         move |c, view, by, body: ConfirmBody| {
             same_id(body.certificate_id, id)?;
             certs::confirm(c, view, by.org.into(), by.user.into(), &body)
+        },
+    )
+    .await
+}
+
+/// Cancel a certificate its holder has not accepted.
+///
+/// The issuer. The body is a signed `certificate.cancel` intent whose body
+/// is a `CancelBody` (the certificate and a reason). A proposal may be
+/// withdrawn by its proposer (admin or maker) or turned down by a checker;
+/// an issued certificate, only by the checker or admin. The invoices it
+/// named are confirmed and free again, and nobody holds it.
+#[utoipa::path(tag = "certificates", operation_id = "cancel_certificate", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The certificate"), IdempotencyHeader),
+    request_body(content = SignedIntent, description = "A signed certificate.cancel intent; its body is a CancelBody"),
+    responses(
+        (status = 200, description = "Cancelled", body = Object),
+        (status = 403, description = "Not the issuer's admin, maker or checker; a maker who did not propose it; or a maker cancelling an issued certificate", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certificate visible to you", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Accepted, rejected or cancelled already, or a replay", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid intent or reason", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/certificates/{id}/cancellation")]
+pub async fn cancel_certificate(
+    m: Mutation,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    visible(m.db(), &m.who, id).await?;
+    let checker = permit(&m.who, Action::ConfirmCertificate).is_ok();
+    if !checker {
+        permit(&m.who, Action::ProposeCertificate)?;
+    }
+    m.business(
+        &body,
+        StatusCode::OK,
+        "certificate.cancel",
+        move |c, view, by, body: CancelBody| {
+            same_id(body.certificate_id, id)?;
+            certs::cancel(c, view, (by.org.into(), by.user.into()), checker, &body)
         },
     )
     .await

@@ -121,11 +121,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(trade::list_invoices)
                 .service(trade::get_invoice)
                 .service(trade::decide_invoice)
+                .service(trade::cancel_invoice)
                 .service(certificates::propose_certificate)
                 .service(certificates::confirm_certificate)
                 .service(certificates::accept_certificate)
                 .service(certificates::split_certificate)
                 .service(certificates::transfer_certificate)
+                .service(certificates::cancel_certificate)
                 // The fixed lists before `{id}`, which would take their names.
                 .service(certificates::list_held_certificates)
                 .service(certificates::list_issued_certificates)

@@ -454,6 +454,48 @@ pub async fn decide_invoice(
     .await
 }
 
+/// Void (红冲) an invoice the buyer has not confirmed.
+///
+/// The invoice's seller, role admin or maker. The body is a signed
+/// `invoice.cancel` intent whose body is a `CancelBody` with `invoice_id`
+/// equal to `{id}` and a reason. Only a `recorded` or `disputed` invoice;
+/// its asset key stays taken, so the number is never recorded again.
+#[utoipa::path(tag = "trade", operation_id = "cancel_invoice", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The invoice"), IdempotencyHeader),
+    request_body(content = SignedIntent, description = "A signed invoice.cancel intent; its body is a CancelBody"),
+    responses(
+        (status = 200, description = "Cancelled", body = Object),
+        (status = 403, description = "Not the seller's admin or maker", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invoice visible to you", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Confirmed, assigned, settled or cancelled already, or a replay", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid intent, signature or reason", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/invoices/{id}/cancellation")]
+pub async fn cancel_invoice(
+    m: Mutation,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    permit(&m.who, Action::RecordTrade)?;
+    m.business(
+        &body,
+        StatusCode::OK,
+        "invoice.cancel",
+        move |c, view, by, body: invoices::CancelBody| {
+            if body.invoice_id != id {
+                return Err(rejected(
+                    422,
+                    "unprocessable",
+                    "intent.body.invoice_id must be the invoice in the path",
+                ));
+            }
+            invoices::cancel(c, view, by, &body)
+        },
+    )
+    .await
+}
+
 /// One invoice.
 ///
 /// Its seller or buyer, or the operator's admins and auditors.

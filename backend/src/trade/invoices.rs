@@ -488,18 +488,7 @@ pub fn decide(
     body: &DecideBody,
 ) -> Result<serde_json::Value, CommandError> {
     let org = DbId::from(actor.org);
-    let found: Option<(DbId, DbId, String)> = invoices::table
-        .filter(invoices::id.eq(DbId::from(body.invoice_id)))
-        .select((
-            invoices::seller_org_id,
-            invoices::buyer_org_id,
-            invoices::status,
-        ))
-        .first(conn)
-        .optional()?;
-    let Some((seller, buyer, status)) = found.filter(|(s, b, _)| *s == org || *b == org) else {
-        return Err(no_such_invoice());
-    };
+    let (seller, buyer, status) = party_to(conn, org, body.invoice_id)?;
     if buyer != org || seller == org {
         return Err(rejected(
             403,
@@ -507,7 +496,6 @@ pub fn decide(
             "only the buyer confirms or disputes an invoice",
         ));
     }
-    let status = InvoiceStatus::parse(&status).unwrap_or(InvoiceStatus::Cancelled);
     let event = match body.decision {
         InvoiceDecision::Confirm => InvoiceEvent::Confirm,
         InvoiceDecision::Dispute => InvoiceEvent::Dispute,
@@ -525,6 +513,68 @@ pub fn decide(
         .set(invoices::status.eq(next.as_str()))
         .execute(conn)?;
     Ok(serde_json::json!({ "invoice_id": body.invoice_id, "status": next }))
+}
+
+/// Body of `invoice.cancel`: the seller voids (红冲) an invoice the buyer
+/// has not confirmed.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub invoice_id: Uuid,
+    /// Why, for the buyer and the audit trail.
+    pub reason: String,
+}
+
+/// `invoice.cancel`: the seller voids an invoice still awaiting the buyer
+/// or disputed by it. Its asset key stays taken: a voided invoice number
+/// is never financed, nor recorded again. A confirmed invoice is owed and
+/// is not the seller's alone to void.
+pub fn cancel(
+    conn: &mut DbConn,
+    _view: &EntryView<'_>,
+    actor: Actor,
+    body: &CancelBody,
+) -> Result<serde_json::Value, CommandError> {
+    let org = DbId::from(actor.org);
+    let (seller, _, status) = party_to(conn, org, body.invoice_id)?;
+    if seller != org {
+        return Err(rejected(
+            403,
+            "forbidden",
+            "only the seller voids an invoice; the buyer disputes it",
+        ));
+    }
+    let reason = crate::parties::onboarding::text("reason", &body.reason)?;
+    let next = status
+        .next(InvoiceEvent::Cancel)
+        .ok_or_else(|| refuse_move(status, InvoiceEvent::Cancel))?;
+    diesel::update(invoices::table.filter(invoices::id.eq(DbId::from(body.invoice_id))))
+        .set(invoices::status.eq(next.as_str()))
+        .execute(conn)?;
+    Ok(serde_json::json!({ "invoice_id": body.invoice_id, "status": next, "reason": reason }))
+}
+
+/// Seller, buyer and status of an invoice `org` is a party to; 404 for
+/// anyone else, as if it did not exist.
+fn party_to(
+    conn: &mut DbConn,
+    org: DbId,
+    id: Uuid,
+) -> Result<(DbId, DbId, InvoiceStatus), CommandError> {
+    let found: Option<(DbId, DbId, String)> = invoices::table
+        .filter(invoices::id.eq(DbId::from(id)))
+        .select((
+            invoices::seller_org_id,
+            invoices::buyer_org_id,
+            invoices::status,
+        ))
+        .first(conn)
+        .optional()?;
+    let (seller, buyer, status) = found
+        .filter(|(s, b, _)| *s == org || *b == org)
+        .ok_or_else(no_such_invoice)?;
+    let status = InvoiceStatus::parse(&status).unwrap_or(InvoiceStatus::Cancelled);
+    Ok((seller, buyer, status))
 }
 
 pub(crate) fn no_such_invoice() -> CommandError {

@@ -971,3 +971,124 @@ async fn a_certificate_confirms_no_more_than_the_invoices_behind_it() {
         "{text}"
     );
 }
+
+/// Until its holder accepts it, the issuer may cancel a certificate: a
+/// proposal by its proposer or a checker, an issued one only by a checker.
+/// Cancelled or rejected, its invoices are free to back another.
+#[actix_web::test]
+async fn a_cancelled_or_rejected_certificate_frees_its_invoices() {
+    let app = spawn_app().await;
+    let w = world(&app, |_| {}).await;
+    let inv = owed_invoice(&app, &w, &w.t1, "INV-C", "500000.00").await;
+    let maker = app.staff(&w.core, "maker").await;
+    let other_maker = app.staff(&w.core, "maker").await;
+    let maturity = day(60);
+    let propose_by = async |who: &Party| {
+        let id = new_id();
+        let body = json!({"certificate_id": id, "program_id": w.program, "holder_org_id": w.t1.org,
+            "face_value": "500000.00", "maturity_date": maturity, "invoice_ids": [inv]});
+        let (s, b) = app
+            .act(who, "/v1/certificates", "certificate.propose", body)
+            .await;
+        assert_eq!(s, 201, "{b}");
+        id
+    };
+    let cancel = async |who: &Party, id: &str, reason: &str| {
+        app.act(
+            who,
+            &format!("/v1/certificates/{id}/cancellation"),
+            "certificate.cancel",
+            json!({"certificate_id": id, "reason": reason}),
+        )
+        .await
+    };
+    let invoice = async || get(&app, &w.core, &format!("/v1/invoices/{inv}")).await.1;
+
+    // A proposal: another maker may not withdraw it, its proposer may.
+    let p = propose_by(&maker).await;
+    for (who, reason, status, why) in [
+        (&other_maker, "not mine", 403, "another maker"),
+        (&w.t1, "x", 403, "the holder is no issuer"),
+        (&maker, "", 422, "a reason is required"),
+    ] {
+        let (s, b) = cancel(who, &p, reason).await;
+        assert_eq!(s, status, "{why}: {b}");
+    }
+    let (s, b) = cancel(&maker, &p, "wrong maturity").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "cancelled", "{b}");
+    assert_eq!(
+        confirm(&app, &w.checker, &p, "500000.00", &maturity)
+            .await
+            .0,
+        409
+    );
+
+    // Issued: its invoice is assigned; the maker cannot cancel it, the
+    // checker can, and the invoice is confirmed and free again.
+    let issued = propose_by(&maker).await;
+    assert_eq!(
+        confirm(&app, &w.checker, &issued, "500000.00", &maturity)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(invoice().await["status"], "assigned");
+    assert_eq!(cancel(&maker, &issued, "wrong").await.0, 403);
+    let (s, b) = cancel(&w.checker, &issued, "the payable was settled in cash").await;
+    assert_eq!(s, 200, "{b}");
+    let freed = invoice().await;
+    assert_eq!(freed["status"], "confirmed", "{freed}");
+    assert_eq!(freed["certificate_id"], Value::Null, "{freed}");
+    assert_eq!(accept(&app, &w.t1, &issued).await.0, 409);
+    assert_eq!(cancel(&w.checker, &issued, "again").await.0, 409);
+    // The supplier still sees it, cancelled, adding nothing to its balance.
+    let (_, held) = get(&app, &w.t1, "/v1/certificates/held").await;
+    let row = held["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == issued.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (row["status"].as_str(), row["available"].as_str()),
+        (Some("cancelled"), Some("0.00"))
+    );
+    assert_eq!(held["available_balance"], "0.00", "{held}");
+
+    // Rejected by the supplier: the invoice is free again too.
+    let rejected = propose_by(&maker).await;
+    assert_eq!(
+        confirm(&app, &w.checker, &rejected, "500000.00", &maturity)
+            .await
+            .0,
+        200
+    );
+    let (s, b) = app
+        .act(
+            &w.t1,
+            &format!("/v1/certificates/{rejected}/acceptance"),
+            "certificate.accept",
+            json!({"certificate_id": rejected, "decision": "reject", "reason": "wrong amount"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(invoice().await["status"], "confirmed");
+
+    // Accepted: the supplier holds it; the issuer can no longer cancel.
+    let kept = propose_by(&maker).await;
+    assert_eq!(
+        confirm(&app, &w.checker, &kept, "500000.00", &maturity)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(accept(&app, &w.t1, &kept).await.0, 200);
+    let (s, b) = cancel(&w.checker, &kept, "too late").await;
+    assert_eq!(s, 409, "{b}");
+    assert_eq!(invoice().await["certificate_id"], kept.as_str());
+
+    // The export verifies: the cancelled and rejected certificates are void.
+    app.export_verifies(&w.op).await;
+}

@@ -633,16 +633,7 @@ async fn a_late_clearing_pays_the_funder_its_penalty_interest() {
     );
     // The export still verifies: the clearing paid exactly the face value
     // to the parts, the late interest beside it.
-    let export = app
-        .get_auth("/v1/ledger/export", &w.op.token)
-        .await
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
-    let report =
-        scf_ledger::verify::verify_bytes(&export, &scf_ledger::verify::Options::default()).unwrap();
-    assert!(report.is_valid(), "{:?}", report.failure);
+    app.export_verifies(&w.op).await;
 }
 
 #[actix_web::test]

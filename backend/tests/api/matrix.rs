@@ -230,6 +230,8 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
             crate::trade::upload(a, crate::trade::batch_body(&b.program, &rows), rows)
         }
         "decide_invoice" => a.sign("invoice.decide", json!({"invoice_id": b.invoice, "decision": "confirm"})),
+        "cancel_invoice" => a.sign("invoice.cancel", json!({"invoice_id": b.invoice, "reason": "x"})),
+        "cancel_certificate" => a.sign("certificate.cancel", json!({"certificate_id": b.certificate, "reason": "x"})),
         "propose_certificate" => a.sign("certificate.propose", json!({"certificate_id": new(), "program_id": b.program,
             "holder_org_id": b.supplier_org, "face_value": "1000.00", "maturity_date": crate::certificates::day(30)})),
         "confirm_certificate" => a.sign("certificate.confirm", json!({"certificate_id": b.certificate, "face_value": "1000.00",

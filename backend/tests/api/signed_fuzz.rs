@@ -74,6 +74,8 @@ enum Endpoint {
     RecordInvoice,
     UploadInvoices,
     DecideInvoice,
+    CancelInvoice,
+    CancelCertificate,
     ProposeCertificate,
     ConfirmCertificate,
     AcceptCertificate,
@@ -95,7 +97,7 @@ enum Endpoint {
     ClearCertificate,
 }
 
-const ENDPOINTS: [Endpoint; 39] = [
+const ENDPOINTS: [Endpoint; 41] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -116,6 +118,8 @@ const ENDPOINTS: [Endpoint; 39] = [
     Endpoint::RecordInvoice,
     Endpoint::UploadInvoices,
     Endpoint::DecideInvoice,
+    Endpoint::CancelInvoice,
+    Endpoint::CancelCertificate,
     Endpoint::ProposeCertificate,
     Endpoint::ConfirmCertificate,
     Endpoint::AcceptCertificate,
@@ -137,7 +141,7 @@ const ENDPOINTS: [Endpoint; 39] = [
     Endpoint::ClearCertificate,
 ];
 
-const TYPES: [&str; 39] = [
+const TYPES: [&str; 41] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -158,6 +162,8 @@ const TYPES: [&str; 39] = [
     "invoice.record",
     "invoice.batch",
     "invoice.decide",
+    "invoice.cancel",
+    "certificate.cancel",
     "certificate.propose",
     "certificate.confirm",
     "certificate.accept",
@@ -311,6 +317,10 @@ impl Endpoint {
             Endpoint::RecordInvoice => "/v1/invoices".into(),
             Endpoint::UploadInvoices => "/v1/invoices/batches".into(),
             Endpoint::DecideInvoice => format!("/v1/invoices/{}/decision", w.invoice),
+            Endpoint::CancelInvoice => format!("/v1/invoices/{}/cancellation", w.invoice),
+            Endpoint::CancelCertificate => {
+                format!("/v1/certificates/{}/cancellation", w.proposed)
+            }
             Endpoint::ProposeCertificate => "/v1/certificates".into(),
             Endpoint::ConfirmCertificate => format!("/v1/certificates/{}/confirmation", w.proposed),
             Endpoint::AcceptCertificate => format!("/v1/certificates/{}/acceptance", w.proposed),
@@ -362,6 +372,8 @@ impl Endpoint {
             Endpoint::RecordInvoice => "record_invoice",
             Endpoint::UploadInvoices => "upload_invoices",
             Endpoint::DecideInvoice => "decide_invoice",
+            Endpoint::CancelInvoice => "cancel_invoice",
+            Endpoint::CancelCertificate => "cancel_certificate",
             Endpoint::ProposeCertificate => "propose_certificate",
             Endpoint::ConfirmCertificate => "confirm_certificate",
             Endpoint::AcceptCertificate => "accept_certificate",
@@ -405,6 +417,8 @@ impl Endpoint {
             Endpoint::RecordInvoice => "invoice.record",
             Endpoint::UploadInvoices => "invoice.batch",
             Endpoint::DecideInvoice => "invoice.decide",
+            Endpoint::CancelInvoice => "invoice.cancel",
+            Endpoint::CancelCertificate => "certificate.cancel",
             Endpoint::ProposeCertificate => "certificate.propose",
             Endpoint::ConfirmCertificate => "certificate.confirm",
             Endpoint::AcceptCertificate => "certificate.accept",
@@ -440,9 +454,9 @@ impl Endpoint {
             | Endpoint::RegisterFinancing
             | Endpoint::ClassifyFinancing
             | Endpoint::RecourseFinancing => (&w.funder.key, &w.funder.org, Some(&w.funder.token)),
-            Endpoint::ConfirmCertificate | Endpoint::ClearCertificate => {
-                (&w.checker.key, &w.core.org, Some(&w.checker.token))
-            }
+            Endpoint::ConfirmCertificate
+            | Endpoint::ClearCertificate
+            | Endpoint::CancelCertificate => (&w.checker.key, &w.core.org, Some(&w.checker.token)),
             Endpoint::AcceptCertificate
             | Endpoint::SplitCertificate
             | Endpoint::TransferCertificate
@@ -453,7 +467,7 @@ impl Endpoint {
                 (&w.holder.key, &w.holder.org, Some(&w.holder.token))
             }
             Endpoint::Register => (&w.supplier.key, &w.supplier.org, Some(&w.supplier.token)),
-            Endpoint::RecordDelivery | Endpoint::RecordInvoice => {
+            Endpoint::RecordDelivery | Endpoint::RecordInvoice | Endpoint::CancelInvoice => {
                 (&w.trader.key, &w.trader.org, Some(&w.trader.token))
             }
             Endpoint::Enrol => (&w.pending_key, &w.core.org, None),
@@ -523,6 +537,9 @@ impl Endpoint {
             }
             Endpoint::DecideInvoice => json!({"invoice_id": w.invoice, "decision": "dispute",
                 "reason": "short delivery"}),
+            Endpoint::CancelInvoice => json!({"invoice_id": w.invoice, "reason": "红冲"}),
+            Endpoint::CancelCertificate => json!({"certificate_id": w.proposed,
+                "reason": "fuzz"}),
             Endpoint::ProposeCertificate => {
                 json!({"certificate_id": id(1), "program_id": w.program,
                 "holder_org_id": w.holder.org, "face_value": "1000.00",

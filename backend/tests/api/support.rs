@@ -329,6 +329,15 @@ impl TestApp {
     }
 
     /// The server's clock (`GET /v1/time`), which a test-mode move shifts.
+    /// `op` exports the whole ledger, which must verify offline.
+    pub async fn export_verifies(&self, op: &Party) -> scf_ledger::verify::Report {
+        let r = self.get_auth("/v1/ledger/export", &op.token).await;
+        let export = r.bytes().await.unwrap().to_vec();
+        let report = scf_ledger::verify::verify_bytes(&export, &Default::default()).unwrap();
+        assert!(report.is_valid(), "{:?}", report.failure);
+        report
+    }
+
     pub async fn server_time(&self) -> scf_ledger::time::Timestamp {
         let t: serde_json::Value = self.get("/v1/time").await.json().await.unwrap();
         scf_ledger::time::Timestamp::parse(t["now"].as_str().unwrap()).unwrap()

@@ -819,3 +819,79 @@ async fn the_export_shows_each_single_invoice_key_and_each_batch_commitment() {
     let f = report.failure.unwrap();
     assert_eq!((f.seq, f.code), (seq, "batch_rows_root_mismatch"));
 }
+
+/// The seller voids (红冲) an invoice the buyer has not confirmed; the
+/// number stays taken, and a confirmed invoice is not the seller's to void.
+#[actix_web::test]
+async fn the_seller_voids_an_unconfirmed_invoice_and_its_number_stays_taken() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let record = async |number: &str| {
+        let body = invoice_body(&w, number, "1000.00", "2026-04-05");
+        let env = record_env(&w.supplier, &w.supplier_uscc, &body);
+        let (s, b) = app
+            .post_signed("/v1/invoices", Some(&w.supplier.token), &env)
+            .await;
+        assert_eq!(s, 201, "{b}");
+        body["invoice_id"].as_str().unwrap().to_owned()
+    };
+    let cancel = async |who: &Party, id: &str, reason: &str| {
+        app.act(
+            who,
+            &format!("/v1/invoices/{id}/cancellation"),
+            "invoice.cancel",
+            json!({"invoice_id": id, "reason": reason}),
+        )
+        .await
+    };
+    let wrong = record("FP-VOID-1").await;
+    for (who, reason, status, why) in [
+        (
+            &w.core,
+            "not ours",
+            403,
+            "the buyer disputes, it does not void",
+        ),
+        (&w.other_supplier, "x", 404, "not a party"),
+        (&w.supplier, "  ", 422, "a reason is required"),
+    ] {
+        let (s, b) = cancel(who, &wrong, reason).await;
+        assert_eq!(s, status, "{why}: {b}");
+    }
+    let (s, b) = cancel(&w.supplier, &wrong, "issued in error, 红冲").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "cancelled", "{b}");
+    let (_, b) = get(&app, &w.core, &format!("/v1/invoices/{wrong}")).await;
+    assert_eq!(b["status"], "cancelled", "{b}");
+    // Final: neither confirmed nor voided again, and the number is spent.
+    let (s, b) = app
+        .act(
+            &w.core_checker,
+            &format!("/v1/invoices/{wrong}/decision"),
+            "invoice.decide",
+            json!({"invoice_id": wrong, "decision": "confirm"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{b}");
+    assert_eq!(cancel(&w.supplier, &wrong, "again").await.0, 409);
+    let body = invoice_body(&w, "FP-VOID-1", "1000.00", "2026-04-05");
+    let env = record_env(&w.supplier, &w.supplier_uscc, &body);
+    let (s, b) = app
+        .post_signed("/v1/invoices", Some(&w.supplier.token), &env)
+        .await;
+    assert_eq!(s, 409, "a voided number is not recorded again: {b}");
+    // Once the buyer confirms it is owed, the seller cannot void it.
+    let owed = record("FP-VOID-2").await;
+    let (s, b) = app
+        .act(
+            &w.core_checker,
+            &format!("/v1/invoices/{owed}/decision"),
+            "invoice.decide",
+            json!({"invoice_id": owed, "decision": "confirm"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = cancel(&w.supplier, &owed, "changed our mind").await;
+    assert_eq!(s, 409, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("confirmed"), "{b}");
+}
