@@ -26,7 +26,8 @@ use crate::programs::quote::{Quote, QuoteError, QuoteInput, quote};
 use crate::receivables::certificates::{self as certs, CertRow};
 use crate::receivables::clearing::{self, Part};
 use crate::receivables::financing_model::{
-    FinancingEvent, FinancingStatus, Flags, InclusiveRule, Limits, Usage, check_limits, flags,
+    CapitalisationRule, FinancingEvent, FinancingStatus, Flags, InclusiveRule, Limits, Usage,
+    check_limits, flags,
 };
 use crate::receivables::model::{CertEvent, CertStatus};
 use crate::routes::mutation::rejected;
@@ -928,6 +929,9 @@ pub fn overdue_on(
     let rate = serde_json::from_value(rate).map_err(storage)?;
     let penalty = PenaltyRate::new(rate, PenaltyKind::Overdue, terms.penalty_uplift)
         .map_err(|e| unprocessable(e.to_string()))?;
+    // The 结息日 in force when the financing was made are its contract's.
+    let rule: CapitalisationRule =
+        plan::policy(conn, "penalty_capitalisation", row.financing_date)?;
     assess_overdue(&OverdueRequest {
         overdue_principal: money(row.face_amount)?,
         unpaid_interest: Money::ZERO,
@@ -935,7 +939,7 @@ pub fn overdue_on(
         grace_days: u32::from(terms.grace_days),
         as_of: on,
         penalty,
-        capitalisation_dates: vec![],
+        capitalisation_dates: rule.dates_between(row.maturity_date, on),
     })
     .map_err(|e| unprocessable(e.to_string()))
 }

@@ -4,6 +4,7 @@
 
 use crate::parties::model::{SizeClass, string_enum};
 use crate::pricing::money::Money;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -188,6 +189,38 @@ pub struct InclusiveRule {
     pub max_aggregate_credit: Money,
 }
 
+/// The dated rule naming the 结息日 on which unpaid penalty and compound
+/// interest join the interest base (policy rule `penalty_capitalisation`;
+/// 按季结息: the 20th of each quarter's last month).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CapitalisationRule {
+    /// Months (1 to 12) that have a 结息日.
+    pub months: Vec<u32>,
+    /// Day of those months (1 to 28, so every month has it).
+    pub day: u32,
+}
+
+impl CapitalisationRule {
+    /// The 结息日 strictly after `from` and strictly before `to`, in order.
+    pub fn dates_between(&self, from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+        let mut out = Vec::new();
+        for year in from.year()..=to.year() {
+            let mut months = self.months.clone();
+            months.sort_unstable();
+            months.dedup();
+            for m in months {
+                if let Some(d) = NaiveDate::from_ymd_opt(year, m, self.day)
+                    && d > from
+                    && d < to
+                {
+                    out.push(d);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The regulatory flags an approval records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Flags {
@@ -221,6 +254,34 @@ mod tests {
 
     fn y(s: &str) -> Money {
         Money::new(s.parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn capitalisation_dates_are_the_quarter_end_twentieths_in_between() {
+        let rule = CapitalisationRule {
+            months: vec![12, 3, 6, 9],
+            day: 20,
+        };
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            rule.dates_between(d("2026-12-29"), d("2027-07-07")),
+            vec![d("2027-03-20"), d("2027-06-20")]
+        );
+        // Both ends excluded: the period starts after `from`, and on `to`
+        // accrual stops.
+        assert_eq!(
+            rule.dates_between(d("2026-12-20"), d("2027-03-20")),
+            Vec::<NaiveDate>::new()
+        );
+        assert_eq!(
+            rule.dates_between(d("2024-01-01"), d("2025-01-01")),
+            vec![
+                d("2024-03-20"),
+                d("2024-06-20"),
+                d("2024-09-20"),
+                d("2024-12-20")
+            ]
+        );
     }
 
     #[test]

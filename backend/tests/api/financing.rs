@@ -441,6 +441,9 @@ async fn an_unpaid_certificate_goes_overdue_and_is_classified() {
     let (_, d) = get(&app, &w.t1, &format!("/v1/financings/{id}")).await;
     assert_eq!(d["overdue"]["days_past_due"], 100, "{d}");
     assert_ne!(d["overdue"]["penalty_interest"], "0.00", "{d}");
+    // A hundred days always span a quarter-end 结息日: the penalty accrued
+    // by then compounds at the penalty rate.
+    assert_ne!(d["overdue"]["compound_interest"], "0.00", "{d}");
     assert_eq!(d["credit"]["risk_class"], "substandard", "{d}");
     let (s, b) = app
         .act_now(
@@ -580,13 +583,14 @@ async fn a_late_clearing_pays_the_funder_its_penalty_interest() {
     };
     assert_eq!(
         dec(&late[0]["amount"]),
-        dec(&d["overdue"]["penalty_interest"])
+        dec(&d["overdue"]["penalty_interest"]) + dec(&d["overdue"]["compound_interest"])
     );
     let rate = dec(&d["overdue"]["penalty_rate"]["annual_rate"]);
     let by_hand = rust_decimal::Decimal::from(200_000) * rate * rust_decimal::Decimal::from(10)
         / rust_decimal::Decimal::from(360);
     assert!(
-        (dec(&late[0]["amount"]) - by_hand).abs() <= rust_decimal::Decimal::new(1, 2),
+        (dec(&d["overdue"]["penalty_interest"]) - by_hand).abs()
+            <= rust_decimal::Decimal::new(1, 2),
         "{} vs {by_hand} ({d})",
         late[0]["amount"]
     );

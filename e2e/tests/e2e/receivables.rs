@@ -985,6 +985,11 @@ async fn receivables() {
         money(&d["overdue"]["penalty_interest"]) > Decimal::ZERO,
         "{d}"
     );
+    // A hundred days span a quarter-end 结息日: unpaid penalty compounds.
+    assert!(
+        money(&d["overdue"]["compound_interest"]) > Decimal::ZERO,
+        "{d}"
+    );
     assert_eq!(d["credit"]["risk_class"], "substandard", "{d}");
     // The registration was never recorded: the funder's task is overdue.
     let overdue = f

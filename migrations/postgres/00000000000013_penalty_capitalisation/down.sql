@@ -1,0 +1,1 @@
+DELETE FROM policy_rules WHERE rule = 'penalty_capitalisation';
