@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod asset;
+pub mod backing;
 pub mod batch;
 pub mod checkpoint;
 pub mod conservation;

@@ -194,7 +194,8 @@ fn body_key(intent: &Intent, field: &'static str) -> Result<PublicKey, Violation
 
 impl LedgerState {
     /// A state with the ledger's built-in invariants (no double
-    /// encumbrance; a certificate split conserves its amount).
+    /// encumbrance; a certificate split conserves its amount; an invoice
+    /// backs one certificate).
     pub fn new() -> Self {
         LedgerState {
             origin: None,
@@ -205,6 +206,7 @@ impl LedgerState {
             invariants: vec![
                 Box::new(NoDoubleEncumbrance::default()),
                 Box::new(crate::conservation::SplitConservesAmount::default()),
+                Box::new(crate::backing::InvoiceBacksOneCertificate::default()),
             ],
             last_time: None,
             size: 0,

@@ -382,6 +382,12 @@ pub fn propose(
     user: DbId,
     body: &ProposeBody,
 ) -> Result<serde_json::Value, CommandError> {
+    if body.invoice_ids.len() > scf_ledger::backing::MAX_INVOICES {
+        return Err(unprocessable(format!(
+            "invoice_ids: at most {} invoices back one certificate",
+            scf_ledger::backing::MAX_INVOICES
+        )));
+    }
     let owner: Option<DbId> = programs::table
         .filter(programs::id.eq(DbId::from(body.program_id)))
         .select(programs::core_org_id)

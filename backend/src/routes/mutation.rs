@@ -67,6 +67,7 @@ pub fn writer_error(e: CommandError) -> ApiError {
                     | "certificate_exists"
                     | "certificate_spent"
                     | "asset_already_encumbered"
+                    | "invoice_financed_twice"
             ) =>
         {
             ApiError::new(ErrorCode::Conflict, format!("{}: {}", v.code, v.message))

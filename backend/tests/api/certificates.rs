@@ -948,6 +948,14 @@ async fn a_certificate_confirms_no_more_than_the_invoices_behind_it() {
     assert_eq!(s, 201, "{r}");
     let (s, r) = confirm(&app, &w.checker, &again, "100000.00", &maturity).await;
     assert_eq!(s, 409, "{r}");
+    // The ledger itself refuses it, so scf-verify proves it offline.
+    assert!(
+        r["detail"]
+            .as_str()
+            .unwrap()
+            .contains("invoice_financed_twice"),
+        "{r}"
+    );
     // The buyer's invoice list as CSV: a header and one row per invoice,
     // amounts as the JSON's decimal strings.
     let r = app
