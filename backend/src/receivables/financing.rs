@@ -320,10 +320,9 @@ fn require_asset(view: &EntryView<'_>, certificate: DbId, op: AssetOp) -> Result
 }
 
 fn plan_on(conn: &mut DbConn, program: DbId, on: NaiveDate) -> Result<(i32, Plan), CommandError> {
-    let v = plan::in_force(conn, program.0, on)?
+    let (version, terms) = plan::terms_in_force(conn, program.0, on)?
         .ok_or_else(|| conflict(format!("the program has no approved plan in force on {on}")))?;
-    let p: Plan = serde_json::from_value(v.plan).map_err(storage)?;
-    Ok((v.version, p))
+    Ok((version, terms.map_err(storage)?))
 }
 
 /// The applicant's relationship with the core firm (active) and its size.
