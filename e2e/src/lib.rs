@@ -381,7 +381,7 @@ pub async fn register_and_approve(api: &Api, op: &Firm, firm: &Firm, uscc: &str)
 }
 
 /// Latencies of one closed-loop measurement.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Stats {
     pub done: usize,
     pub errors: usize,
@@ -408,6 +408,46 @@ impl Stats {
             self.errors
         )
     }
+}
+
+/// Open loop: sends `send(i)` at `rate` requests per second, whatever the
+/// answers, until `secs` pass or the `items` run out; each latency counts
+/// from the request's scheduled send time, so time spent queueing (in the
+/// client or the server) is in it. `secs` runs to the last answer, so a
+/// server that falls behind shows a throughput below `rate`.
+pub async fn drive_at<F>(rate: f64, secs: u64, items: usize, send: F) -> Stats
+where
+    F: Fn(usize) -> Send + std::marker::Send + Sync + 'static,
+{
+    let send = Arc::new(send);
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let start = tokio::time::Instant::now();
+    let window = Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for i in 0..items {
+        let at = start + period.mul_f64(i as f64);
+        if at.duration_since(start) >= window {
+            break;
+        }
+        tokio::time::sleep_until(at).await;
+        let send = send.clone();
+        tasks.push(tokio::spawn(async move {
+            let ok = send(i).await;
+            (ok, at.elapsed())
+        }));
+    }
+    let mut stats = Stats::default();
+    for t in tasks {
+        let (ok, lat) = t.await.unwrap();
+        if ok {
+            stats.done += 1;
+            stats.lat.push(lat);
+        } else {
+            stats.errors += 1;
+        }
+    }
+    stats.secs = start.elapsed().as_secs_f64();
+    stats
 }
 
 /// The future one request is.
@@ -444,12 +484,7 @@ where
             (lat, errors)
         }));
     }
-    let mut stats = Stats {
-        done: 0,
-        errors: 0,
-        secs: 0.0,
-        lat: Vec::new(),
-    };
+    let mut stats = Stats::default();
     for t in tasks {
         let (lat, errors) = t.await.unwrap();
         stats.done += lat.len();

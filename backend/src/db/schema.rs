@@ -422,6 +422,21 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::sql_types::*;
 
+    limit_usage (id) {
+        id -> Id,
+        scope -> Text,
+        program_id -> Nullable<Id>,
+        core_org_id -> Nullable<Id>,
+        org_id -> Nullable<Id>,
+        exposed -> Dec,
+        updated_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql_types::*;
+
     financing_steps (id) {
         id -> Id,
         financing_id -> Id,
@@ -533,4 +548,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     financing_credit,
     registration_tasks,
     cash_movements,
+    limit_usage,
 );

@@ -713,7 +713,18 @@ pub fn in_force(
     program: Uuid,
     on: NaiveDate,
 ) -> Result<Option<PlanVersion>, diesel::result::Error> {
-    let v: Option<i32> = program_plans::table
+    match document_in_force(conn, program, on)? {
+        Some((v, _)) => version(conn, program, v),
+        None => Ok(None),
+    }
+}
+
+fn document_in_force(
+    conn: &mut DbConn,
+    program: Uuid,
+    on: NaiveDate,
+) -> Result<Option<(i32, String)>, diesel::result::Error> {
+    program_plans::table
         .filter(program_plans::program_id.eq(DbId::from(program)))
         .filter(program_plans::status.eq(PlanStatus::Approved.as_str()))
         .filter(program_plans::effective_from.le(on))
@@ -721,13 +732,24 @@ pub fn in_force(
             program_plans::effective_from.desc(),
             program_plans::version.desc(),
         ))
-        .select(program_plans::version)
+        .select((program_plans::version, program_plans::document))
         .first(conn)
-        .optional()?;
-    match v {
-        Some(v) => version(conn, program, v),
-        None => Ok(None),
-    }
+        .optional()
+}
+
+/// A stored plan document, parsed.
+pub type ParsedPlan = Result<Plan, serde_json::Error>;
+
+/// The version number and the terms of the version [`in_force`] on `on`,
+/// without its approvals: what pricing and the financing decisions need,
+/// in one statement.
+pub fn terms_in_force(
+    conn: &mut DbConn,
+    program: Uuid,
+    on: NaiveDate,
+) -> Result<Option<(i32, ParsedPlan)>, diesel::result::Error> {
+    Ok(document_in_force(conn, program, on)?
+        .map(|(v, doc)| (v, serde_json::from_str::<Plan>(&doc))))
 }
 
 /// Whether `org` may read program `program`: its core enterprise, a funder
@@ -738,17 +760,27 @@ pub fn can_see(
     is_operator: bool,
     program: Uuid,
 ) -> Result<bool, diesel::result::Error> {
-    let core: Option<DbId> = programs::table
+    let Some(core) = core_of(conn, program)? else {
+        return Ok(false);
+    };
+    Ok(is_operator || core == org || names_funder(conn, org, program)?)
+}
+
+fn core_of(conn: &mut DbConn, program: Uuid) -> Result<Option<DbId>, diesel::result::Error> {
+    programs::table
         .filter(programs::id.eq(DbId::from(program)))
         .select(programs::core_org_id)
         .first(conn)
-        .optional()?;
-    let Some(core) = core else {
-        return Ok(false);
-    };
-    if is_operator || core == org {
-        return Ok(true);
-    }
+        .optional()
+}
+
+/// Whether any version of the program names `org` as a funder (parses
+/// every version's document: asked last).
+fn names_funder(
+    conn: &mut DbConn,
+    org: DbId,
+    program: Uuid,
+) -> Result<bool, diesel::result::Error> {
     let docs: Vec<String> = program_plans::table
         .filter(program_plans::program_id.eq(DbId::from(program)))
         .select(program_plans::document)
@@ -760,7 +792,8 @@ pub fn can_see(
 
 /// Whether `org` may price financing under program `program`: whoever may
 /// read it, and the core enterprise's counterparties with an active
-/// relationship (a supplier sees the full cost before it applies).
+/// relationship (a supplier sees the full cost before it applies). The
+/// cheap tests come first: a quote is asked for at load.
 pub fn can_quote(
     conn: &mut DbConn,
     org: DbId,
@@ -768,24 +801,20 @@ pub fn can_quote(
     program: Uuid,
 ) -> Result<bool, diesel::result::Error> {
     use crate::db::schema::relationships;
-    if can_see(conn, org, is_operator, program)? {
-        return Ok(true);
-    }
-    let core: Option<DbId> = programs::table
-        .filter(programs::id.eq(DbId::from(program)))
-        .select(programs::core_org_id)
-        .first(conn)
-        .optional()?;
-    let Some(core) = core else {
+    let Some(core) = core_of(conn, program)? else {
         return Ok(false);
     };
-    let n: i64 = relationships::table
+    if is_operator || core == org {
+        return Ok(true);
+    }
+    let active: Option<DbId> = relationships::table
         .filter(relationships::core_org_id.eq(core))
         .filter(relationships::counterparty_org_id.eq(org))
         .filter(relationships::status.eq(crate::parties::model::RelStatus::Active.as_str()))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+        .select(relationships::counterparty_org_id)
+        .first(conn)
+        .optional()?;
+    Ok(active.is_some() || names_funder(conn, org, program)?)
 }
 
 /// One changed member between two plan documents.

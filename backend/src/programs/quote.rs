@@ -68,9 +68,10 @@ pub enum QuoteError {
 /// Prices `input` under program `program`'s terms.
 pub fn quote(conn: &mut DbConn, program: Uuid, input: &QuoteInput) -> Result<Quote, QuoteError> {
     let on = input.financing_date;
-    let version = plan::in_force(conn, program, on)?.ok_or(QuoteError::NoPlan(on))?;
-    let terms: plan::Plan = serde_json::from_value(version.plan.clone())
-        .map_err(|e| QuoteError::Terms(format!("the stored plan does not parse: {e}")))?;
+    let (version, terms) =
+        plan::terms_in_force(conn, program, on)?.ok_or(QuoteError::NoPlan(on))?;
+    let terms =
+        terms.map_err(|e| QuoteError::Terms(format!("the stored plan does not parse: {e}")))?;
     if !terms
         .eligibility
         .size_classes
@@ -129,7 +130,7 @@ pub fn quote(conn: &mut DbConn, program: Uuid, input: &QuoteInput) -> Result<Quo
     })?;
     Ok(Quote {
         program_id: program,
-        plan_version: version.version,
+        plan_version: version,
         lpr_fixing: fixing,
         quote,
     })

@@ -30,6 +30,7 @@ use crate::receivables::financing_model::{
     check_limits, flags,
 };
 use crate::receivables::model::{CertEvent, CertStatus};
+use crate::receivables::usage;
 use crate::routes::mutation::rejected;
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;
@@ -255,6 +256,8 @@ fn step(row: &FinancingRow, event: FinancingEvent) -> Result<FinancingStatus, Co
     })
 }
 
+/// Every status change goes through here, so that the limit usage sums
+/// move with it in the same transaction (`receivables::usage`).
 fn set_status(
     conn: &mut DbConn,
     view: &EntryView<'_>,
@@ -267,7 +270,7 @@ fn set_status(
             financings::updated_seq.eq(seq(view)),
         ))
         .execute(conn)?;
-    Ok(())
+    usage::record_move(conn, row, row.status(), next, seq(view))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -320,10 +323,9 @@ fn require_asset(view: &EntryView<'_>, certificate: DbId, op: AssetOp) -> Result
 }
 
 fn plan_on(conn: &mut DbConn, program: DbId, on: NaiveDate) -> Result<(i32, Plan), CommandError> {
-    let v = plan::in_force(conn, program.0, on)?
+    let (version, terms) = plan::terms_in_force(conn, program.0, on)?
         .ok_or_else(|| conflict(format!("the program has no approved plan in force on {on}")))?;
-    let p: Plan = serde_json::from_value(v.plan).map_err(storage)?;
-    Ok((v.version, p))
+    Ok((version, terms.map_err(storage)?))
 }
 
 /// The applicant's relationship with the core firm (active) and its size.
@@ -499,46 +501,9 @@ fn recommender(conn: &mut DbConn, id: DbId) -> Result<Option<DbId>, CommandError
         .optional()?)
 }
 
-/// Sum of the advances of exposed financings matching `filter`.
-fn exposed_sum(rows: Vec<DbDecimal>) -> Result<Money, CommandError> {
-    Money::sum(rows.into_iter().filter_map(|a| Money::new(a.0).ok())).map_err(storage)
-}
-
-fn exposed_statuses() -> Vec<&'static str> {
-    FinancingStatus::EXPOSED
-        .iter()
-        .map(|s| s.as_str())
-        .collect()
-}
-
 /// What the three limits carry now for `row` (excluding `row` itself).
 fn usage(conn: &mut DbConn, row: &FinancingRow) -> Result<Usage, CommandError> {
-    // One pass over the program's exposed financings gives all three.
-    let exposed: Vec<(DbId, DbId, DbDecimal)> = financings::table
-        .filter(financings::program_id.eq(row.program_id))
-        .filter(financings::status.eq_any(exposed_statuses()))
-        .filter(financings::id.ne(row.id))
-        .select((
-            financings::funder_org_id,
-            financings::applicant_org_id,
-            financings::advance_amount,
-        ))
-        .load(conn)?;
-    let (mut program, mut funder, mut counterparty) = (Vec::new(), Vec::new(), Vec::new());
-    for (f, a, amount) in exposed {
-        if f == row.funder_org_id {
-            funder.push(amount);
-        }
-        if a == row.applicant_org_id {
-            counterparty.push(amount);
-        }
-        program.push(amount);
-    }
-    Ok(Usage {
-        program: exposed_sum(program)?,
-        funder: exposed_sum(funder)?,
-        counterparty: exposed_sum(counterparty)?,
-    })
+    Ok(usage::usage_for(conn, row)?.0)
 }
 
 /// `financing.decide`: the funder's approver (not the analyst) approves,
@@ -586,8 +551,9 @@ pub fn decide(
                 counterparty: terms.counterparty_limit,
             };
             let add = money(row.advance_amount)?;
-            check_limits(limits, usage(conn, &row)?, add).map_err(|b| conflict(b.to_string()))?;
-            let f = regulatory_flags(conn, view, &row, add)?;
+            let (used, borrower) = usage::usage_for(conn, &row)?;
+            check_limits(limits, used, add).map_err(|b| conflict(b.to_string()))?;
+            let f = regulatory_flags(conn, view, &row, borrower, add)?;
             diesel::insert_into(financing_credit::table)
                 .values((
                     financing_credit::financing_id.eq(row.id),
@@ -621,10 +587,12 @@ pub fn decide(
 
 /// 普惠型小微 (aggregate credit across the platform, this one included,
 /// within the dated ceiling, for a small or micro borrower) and 首贷户.
+/// `borrowed` is the applicant's platform-wide exposure without `row`.
 fn regulatory_flags(
     conn: &mut DbConn,
     view: &EntryView<'_>,
     row: &FinancingRow,
+    borrowed: Money,
     add: Money,
 ) -> Result<Flags, CommandError> {
     let rule: InclusiveRule = plan::policy(conn, "inclusive_sme_loan", today(view))?;
@@ -636,13 +604,7 @@ fn regulatory_flags(
         .as_deref()
         .and_then(SizeClass::parse)
         .ok_or_else(|| storage("the applicant has no size class"))?;
-    let exposed: Vec<DbDecimal> = financings::table
-        .filter(financings::applicant_org_id.eq(row.applicant_org_id))
-        .filter(financings::status.eq_any(exposed_statuses()))
-        .filter(financings::id.ne(row.id))
-        .select(financings::advance_amount)
-        .load(conn)?;
-    let aggregate = exposed_sum(exposed)?.checked_add(add).map_err(storage)?;
+    let aggregate = borrowed.checked_add(add).map_err(storage)?;
     let ever: Vec<&str> = FinancingStatus::EVER_LENT
         .iter()
         .map(|s| s.as_str())

@@ -8,3 +8,4 @@ pub mod financing;
 pub mod financing_model;
 pub mod model;
 pub mod treasury;
+pub mod usage;

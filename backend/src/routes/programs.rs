@@ -352,34 +352,34 @@ pub async fn quote(
     use crate::programs::quote::{QuoteError, QuoteInput, quote};
     let id = path.into_inner();
     let (org, op) = (DbId::from(who.org_id), is_operator(&who));
-    let seen = db
-        .run(move |c| plan::can_quote(c, org, op, id).map_err(DbError::from))
-        .await
-        .map_err(unavailable)?;
-    if !seen {
-        return Err(no_such_program());
-    }
     let face = q
         .face_amount
         .parse::<rust_decimal::Decimal>()
         .ok()
         .and_then(|d| crate::pricing::money::Money::new(d).ok())
-        .filter(|m| m.amount() > rust_decimal::Decimal::ZERO)
+        .filter(|m| m.amount() > rust_decimal::Decimal::ZERO);
+    let input = face.map(|face| QuoteInput {
+        face_amount: face,
+        financing_date: q.financing_date,
+        maturity_date: q.maturity_date,
+        supplier_size: q.size_class,
+    });
+    // One trip to the blocking pool: the visibility check, then the quote.
+    let result = db
+        .run(move |c| -> Result<_, DbError> {
+            if !plan::can_quote(c, org, op, id)? {
+                return Ok(None);
+            }
+            Ok(Some(input.map(|input| quote(c, id, &input))))
+        })
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(no_such_program)?
         .ok_or_else(|| {
             ApiError::bad_request(
                 "face_amount must be a positive CNY amount with at most 2 decimals",
             )
         })?;
-    let input = QuoteInput {
-        face_amount: face,
-        financing_date: q.financing_date,
-        maturity_date: q.maturity_date,
-        supplier_size: q.size_class,
-    };
-    let result = db
-        .run(move |c| -> Result<_, DbError> { Ok(quote(c, id, &input)) })
-        .await
-        .map_err(unavailable)?;
     match result {
         Ok(q) => Ok(HttpResponse::Ok().json(q)),
         Err(

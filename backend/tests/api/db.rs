@@ -144,7 +144,7 @@ fn migrations_up_down_up() {
             "second run applies nothing"
         );
         let first = dump_schema(&mut conn);
-        assert_eq!(first.len(), 27, "{:?}: {:?}", tdb.kind(), first.keys());
+        assert_eq!(first.len(), 28, "{:?}: {:?}", tdb.kind(), first.keys());
 
         let mut reverted = db::revert_all(&mut conn).unwrap();
         reverted.reverse();

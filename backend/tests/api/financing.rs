@@ -158,6 +158,27 @@ pub async fn verified_account(app: &TestApp, op: &Party, who: &Party) -> String 
     id
 }
 
+/// The issuer's checker pays `amount` for `root` with the payouts, late
+/// interest and releases of its clearing preview `p`.
+pub async fn clear(app: &TestApp, w: &World, root: &str, amount: Value, p: &Value) -> (u16, Value) {
+    let release: Vec<(String, &str)> = p["release_assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k.as_str().unwrap().to_owned(), "release"))
+        .collect();
+    act_assets(
+        app,
+        &w.checker,
+        &format!("/v1/certificates/{root}/clearing"),
+        "certificate.clear",
+        json!({"root_id": root, "amount": amount, "payouts": p["payouts"],
+            "late_interest": p["late_interest"]}),
+        &release,
+    )
+    .await
+}
+
 pub async fn get(app: &TestApp, who: &Party, path: &str) -> (u16, Value) {
     let r = app.get_auth(path, &who.token).await;
     let s = r.status().as_u16();
@@ -328,31 +349,9 @@ async fn a_certificate_part_is_financed_disbursed_registered_and_cleared() {
     for po in payouts.as_array().unwrap() {
         assert_eq!(po["holder_org_id"], w.funder.org.as_str(), "{p}");
     }
-    let release: Vec<(String, &str)> = p["release_assets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| (k.as_str().unwrap().to_owned(), "release"))
-        .collect();
-    let (s, b) = act_assets(
-        &app,
-        &w.checker,
-        &format!("/v1/certificates/{root}/clearing"),
-        "certificate.clear",
-        json!({"root_id": root, "amount": "999999.99", "payouts": payouts}),
-        &release,
-    )
-    .await;
+    let (s, b) = clear(&app, &w, &root, json!("999999.99"), &p).await;
     assert_eq!(s, 422, "not the face value: {b}");
-    let (s, b) = act_assets(
-        &app,
-        &w.checker,
-        &format!("/v1/certificates/{root}/clearing"),
-        "certificate.clear",
-        json!({"root_id": root, "amount": "1000000.00", "payouts": payouts}),
-        &release,
-    )
-    .await;
+    let (s, b) = clear(&app, &w, &root, json!("1000000.00"), &p).await;
     assert_eq!(s, 200, "clear: {b}");
     let paid: rust_decimal::Decimal = b["payouts"]
         .as_array()

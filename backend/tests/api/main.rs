@@ -14,6 +14,7 @@ mod csv;
 mod db;
 mod financing;
 mod ledger;
+mod limit_usage;
 mod limits;
 mod log_secrets;
 mod market;

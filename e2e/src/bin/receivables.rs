@@ -9,7 +9,13 @@
 //! - **applications, recommendations and approvals at load**: the tier-2
 //!   supplier applies on each leaf (its asset key encumbered, a quote
 //!   stored), the funder's analyst recommends each, and its approver
-//!   approves each, every approval checking the three limits atomically.
+//!   approves each, every approval checking the three limits atomically;
+//! - **latency at a stated offered load** (open loop): for each `--rate`,
+//!   quotes and approvals sent at that many per second whatever the
+//!   answers, latency counted from each request's scheduled send time, so
+//!   queueing is in it. The approvals are of another root certificate
+//!   held by the tier-1 supplier, split into as many parts as the rates
+//!   need, applied for and recommended beforehand.
 //!
 //! Run it with:
 //!
@@ -27,7 +33,8 @@
 
 use clap::Parser;
 use scf_e2e::{
-    Api, Firm, Stats, act, drive, invite, invite_under, onboard, register_and_approve, staff, uscc,
+    Api, Firm, Stats, act, drive, drive_at, invite, invite_under, onboard, register_and_approve,
+    staff, uscc,
 };
 use scf_ledger::asset::AssetKey;
 use scf_ledger::intent::{AssetOp, AssetRef};
@@ -49,6 +56,9 @@ struct Args {
     /// The scf binary to start.
     #[arg(long, default_value = "target/release/scf")]
     scf: String,
+    /// Offered loads (requests per second) for the open-loop measurements.
+    #[arg(long, value_delimiter = ',', default_value = "50,100,200")]
+    rate: Vec<u32>,
 }
 
 fn day(offset: u64) -> String {
@@ -67,20 +77,169 @@ fn split_body(parent: &str, amount: &str, children: &[String], each: &str) -> Va
     json!({"certificate_id": parent, "parent_amount": amount, "children": children})
 }
 
-/// Posts `bodies[i]` (signed ahead of time) to `paths[i]` as `who`,
-/// `clients` at a time; 2xx counts.
-async fn signed_load(api: &Api, who: &Firm, clients: usize, calls: Vec<(String, String)>) -> Stats {
+/// Request `i` posts `calls[i]` (a path and a body signed ahead of time)
+/// as `who`; 2xx counts.
+fn posts(
+    api: &Api,
+    who: &Firm,
+    calls: Vec<(String, String)>,
+) -> impl Fn(usize) -> scf_e2e::Send + use<> {
     let (api, token, calls) = (api.clone(), who.token.clone(), Arc::new(calls));
-    let n = calls.len();
-    drive(clients, 3600, n, move |i| {
+    move |i| {
         let (api, token, calls) = (api.clone(), token.clone(), calls.clone());
         Box::pin(async move {
             let (path, body) = &calls[i];
             let (s, _) = api.post(path, Some(&token), body.clone()).await;
             (200..300).contains(&s)
         })
-    })
-    .await
+    }
+}
+
+/// Every request GETs `url`, with `token` if given; 200 counts.
+fn gets(api: &Api, url: String, token: Option<String>) -> impl Fn(usize) -> scf_e2e::Send + use<> {
+    let c = api.http.clone();
+    move |_| {
+        let (c, url, token) = (c.clone(), url.clone(), token.clone());
+        Box::pin(async move {
+            let mut r = c.get(&url);
+            if let Some(t) = &token {
+                r = r.bearer_auth(t);
+            }
+            r.send().await.is_ok_and(|r| r.status() == 200)
+        })
+    }
+}
+
+/// Posts `calls`, `clients` at a time.
+async fn signed_load(api: &Api, who: &Firm, clients: usize, calls: Vec<(String, String)>) -> Stats {
+    let n = calls.len();
+    drive(clients, 3600, n, posts(api, who, calls)).await
+}
+
+/// Proposed by the core firm, confirmed by its checker and accepted by
+/// `holder`: an active root certificate.
+async fn active_certificate(
+    api: &Api,
+    core: &Firm,
+    checker: &Firm,
+    program: &str,
+    holder: &Firm,
+    face: &str,
+    maturity: &str,
+) -> String {
+    let root = id();
+    let cert = json!({"certificate_id": root, "face_value": face, "maturity_date": maturity});
+    let mut proposal = cert.clone();
+    proposal["program_id"] = json!(program);
+    proposal["holder_org_id"] = json!(holder.org);
+    act(
+        api,
+        core,
+        "/v1/certificates",
+        "certificate.propose",
+        proposal,
+    )
+    .await;
+    act(
+        api,
+        checker,
+        &format!("/v1/certificates/{root}/confirmation"),
+        "certificate.confirm",
+        cert,
+    )
+    .await;
+    act(
+        api,
+        holder,
+        &format!("/v1/certificates/{root}/acceptance"),
+        "certificate.accept",
+        json!({"certificate_id": root, "decision": "accept"}),
+    )
+    .await;
+    root
+}
+
+/// Splits `root` (held by `holder`) into `groups` × 100 parts of 1,000.00;
+/// returns the parts.
+async fn leaves_of(api: &Api, holder: &Firm, root: &str, groups: usize) -> Vec<String> {
+    let mids: Vec<String> = (0..groups).map(|_| id()).collect();
+    act(
+        api,
+        holder,
+        &format!("/v1/certificates/{root}/split"),
+        "certificate.split",
+        split_body(
+            root,
+            &format!("{}.00", groups * 100_000),
+            &mids,
+            "100000.00",
+        ),
+    )
+    .await;
+    let mut leaves = Vec::new();
+    for mid in &mids {
+        let hundred: Vec<String> = (0..100).map(|_| id()).collect();
+        act(
+            api,
+            holder,
+            &format!("/v1/certificates/{mid}/split"),
+            "certificate.split",
+            split_body(mid, "100000.00", &hundred, "1000.00"),
+        )
+        .await;
+        leaves.extend(hundred);
+    }
+    leaves
+}
+
+/// Signed applications by `who` for each leaf, and the financing ids.
+fn applications(
+    who: &Firm,
+    funder: &str,
+    leaves: &[String],
+) -> (Vec<String>, Vec<(String, String)>) {
+    let financings: Vec<String> = leaves.iter().map(|_| id()).collect();
+    let calls = leaves
+        .iter()
+        .zip(&financings)
+        .map(|(leaf, f)| {
+            let key = AssetKey::payables_certificate(leaf).unwrap();
+            (
+                "/v1/financings".to_owned(),
+                who.sign(
+                    "financing.apply",
+                    json!({"financing_id": f, "certificate_id": leaf,
+                 "funder_org_id": funder, "financing_date": day(0)}),
+                    vec![AssetRef {
+                        key,
+                        op: AssetOp::Encumber,
+                    }],
+                ),
+            )
+        })
+        .collect();
+    (financings, calls)
+}
+
+/// Signed `kind` steps by `who` on each financing at `/v1/financings/{f}/{path}`.
+fn steps(
+    who: &Firm,
+    financings: &[String],
+    path: &str,
+    kind: &str,
+    body: Value,
+) -> Vec<(String, String)> {
+    financings
+        .iter()
+        .map(|f| {
+            let mut b = body.clone();
+            b["financing_id"] = json!(f);
+            (
+                format!("/v1/financings/{f}/{path}"),
+                who.sign(kind, b, vec![]),
+            )
+        })
+        .collect()
 }
 
 #[tokio::main]
@@ -153,70 +312,31 @@ async fn main() {
         .await;
     }
     let maturity = day(90);
-    let root = id();
-    let cert =
-        json!({"certificate_id": root, "face_value": "1000000.00", "maturity_date": maturity});
-    let mut proposal = cert.clone();
-    proposal["program_id"] = json!(program);
-    proposal["holder_org_id"] = json!(t1.org);
-    act(
+    let root = active_certificate(
         &api,
         &core,
-        "/v1/certificates",
-        "certificate.propose",
-        proposal,
-    )
-    .await;
-    act(
-        &api,
         &core_checker,
-        &format!("/v1/certificates/{root}/confirmation"),
-        "certificate.confirm",
-        cert,
-    )
-    .await;
-    act(
-        &api,
+        &program,
         &t1,
-        &format!("/v1/certificates/{root}/acceptance"),
-        "certificate.accept",
-        json!({"certificate_id": root, "decision": "accept"}),
+        "1000000.00",
+        &maturity,
     )
     .await;
 
     // Baseline: the no-op endpoint through the same client.
-    let (c, url) = (api.http.clone(), format!("{}/healthz", api.base));
-    let noop = drive(args.clients, args.seconds, usize::MAX, move |_| {
-        let (c, url) = (c.clone(), url.clone());
-        Box::pin(async move { c.get(&url).send().await.is_ok_and(|r| r.status() == 200) })
-    })
+    let healthz = format!("{}/healthz", api.base);
+    let noop = drive(
+        args.clients,
+        args.seconds,
+        usize::MAX,
+        gets(&api, healthz.clone(), None),
+    )
     .await;
 
     // The fan-out: 1 → 10 → 1,000, then 1,000 transfers.
     eprintln!("fan-out ...");
     let start = Instant::now();
-    let tens: Vec<String> = (0..10).map(|_| id()).collect();
-    act(
-        &api,
-        &t1,
-        &format!("/v1/certificates/{root}/split"),
-        "certificate.split",
-        split_body(&root, "1000000.00", &tens, "100000.00"),
-    )
-    .await;
-    let mut leaves = Vec::new();
-    for ten in &tens {
-        let hundred: Vec<String> = (0..100).map(|_| id()).collect();
-        act(
-            &api,
-            &t1,
-            &format!("/v1/certificates/{ten}/split"),
-            "certificate.split",
-            split_body(ten, "100000.00", &hundred, "1000.00"),
-        )
-        .await;
-        leaves.extend(hundred);
-    }
+    let leaves = leaves_of(&api, &t1, &root, 10).await;
     let splits = start.elapsed();
     let transfers: Vec<(String, String)> = leaves
         .iter()
@@ -238,84 +358,93 @@ async fn main() {
 
     // Quotes at load, as the tier-2 supplier.
     eprintln!("quotes ...");
-    let (c, url, tok) = (
-        api.http.clone(),
-        format!(
-            "{}/v1/programs/{program}/quote?face_amount=1000.00&financing_date={}&maturity_date={maturity}&size_class=small",
-            api.base,
-            day(0)
-        ),
-        t2.token.clone(),
+    let quote_url = format!(
+        "{}/v1/programs/{program}/quote?face_amount=1000.00&financing_date={}&maturity_date={maturity}&size_class=small",
+        api.base,
+        day(0)
     );
-    let quotes = drive(args.clients, args.seconds, usize::MAX, move |_| {
-        let (c, url, tok) = (c.clone(), url.clone(), tok.clone());
-        Box::pin(async move {
-            c.get(&url)
-                .bearer_auth(&tok)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-        })
-    })
-    .await;
+    let quote = || gets(&api, quote_url.clone(), Some(t2.token.clone()));
+    let quotes = drive(args.clients, args.seconds, usize::MAX, quote()).await;
 
     // Applications, recommendations, approvals: one per leaf.
     eprintln!("applications, recommendations, approvals ...");
-    let financings: Vec<String> = leaves.iter().map(|_| id()).collect();
-    let applies: Vec<(String, String)> = leaves
-        .iter()
-        .zip(&financings)
-        .map(|(leaf, f)| {
-            let key = AssetKey::payables_certificate(leaf).unwrap();
-            (
-                "/v1/financings".to_owned(),
-                t2.sign(
-                    "financing.apply",
-                    json!({"financing_id": f, "certificate_id": leaf,
-                 "funder_org_id": funder.org, "financing_date": day(0)}),
-                    vec![AssetRef {
-                        key,
-                        op: AssetOp::Encumber,
-                    }],
-                ),
-            )
-        })
-        .collect();
+    let (financings, applies) = applications(&t2, &funder.org, &leaves);
     let apply = signed_load(&api, &t2, args.clients, applies).await;
-    let recommends: Vec<(String, String)> = financings
-        .iter()
-        .map(|f| {
-            (
-                format!("/v1/financings/{f}/recommendation"),
-                analyst.sign(
-                    "financing.recommend",
-                    json!({"financing_id": f, "verdict": "approve",
-                 "note": "bench"}),
-                    vec![],
-                ),
-            )
-        })
-        .collect();
+    let recommends = steps(
+        &analyst,
+        &financings,
+        "recommendation",
+        "financing.recommend",
+        json!({"verdict": "approve", "note": "bench"}),
+    );
     let recommend = signed_load(&api, &analyst, args.clients, recommends).await;
-    let decides: Vec<(String, String)> = financings
-        .iter()
-        .map(|f| {
-            (
-                format!("/v1/financings/{f}/decision"),
-                approver.sign(
-                    "financing.decide",
-                    json!({"financing_id": f, "decision": "approve",
-                 "note": "bench"}),
-                    vec![],
-                ),
-            )
-        })
-        .collect();
+    let decides = steps(
+        &approver,
+        &financings,
+        "decision",
+        "financing.decide",
+        json!({"decision": "approve", "note": "bench"}),
+    );
     let approve = signed_load(&api, &approver, args.clients, decides).await;
     let (s, q) = api
         .get("/v1/financings?status=approved&limit=200", &approver.token)
         .await;
     assert_eq!(s, 200, "{q}");
+
+    // Open loop: the no-op, quotes and approvals at each offered load.
+    eprintln!("open loop at {:?} requests per second ...", args.rate);
+    let needed: usize = args
+        .rate
+        .iter()
+        .map(|r| *r as usize * args.seconds as usize)
+        .sum();
+    let groups = needed.div_ceil(100).max(2);
+    let root2 = active_certificate(
+        &api,
+        &core,
+        &core_checker,
+        &program,
+        &t1,
+        &format!("{}.00", groups * 100_000),
+        &maturity,
+    )
+    .await;
+    let leaves2 = leaves_of(&api, &t1, &root2, groups).await;
+    let (financings2, applies2) = applications(&t1, &funder.org, &leaves2);
+    let s2 = signed_load(&api, &t1, args.clients, applies2).await;
+    assert_eq!(s2.errors, 0, "every application succeeds");
+    let recommends2 = steps(
+        &analyst,
+        &financings2,
+        "recommendation",
+        "financing.recommend",
+        json!({"verdict": "approve", "note": "bench"}),
+    );
+    let s2 = signed_load(&api, &analyst, args.clients, recommends2).await;
+    assert_eq!(s2.errors, 0, "every recommendation succeeds");
+    let mut decides2 = steps(
+        &approver,
+        &financings2,
+        "decision",
+        "financing.decide",
+        json!({"decision": "approve", "note": "bench"}),
+    );
+    let mut open = Vec::new();
+    for rate in &args.rate {
+        let r = f64::from(*rate);
+        let noop = drive_at(
+            r,
+            args.seconds,
+            usize::MAX,
+            gets(&api, healthz.clone(), None),
+        )
+        .await;
+        let quotes = drive_at(r, args.seconds, usize::MAX, quote()).await;
+        let n = (*rate as usize * args.seconds as usize).min(decides2.len());
+        let calls: Vec<_> = decides2.drain(..n).collect();
+        let approvals = drive_at(r, args.seconds, n, posts(&api, &approver, calls)).await;
+        open.push((*rate, noop, quotes, approvals));
+    }
     scf.stop();
 
     let backend = if args.db == "sqlite" {
@@ -352,4 +481,30 @@ async fn main() {
         transfer.secs,
         fan_out.as_secs_f64()
     );
+    println!();
+    println!(
+        "open loop, {} s per load, latency from the scheduled send time; the approvals run with {} financings of the program already approved",
+        args.seconds,
+        financings.len()
+    );
+    println!();
+    println!("| offered load | measurement | answered | p50 | p99 | max | requests | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (rate, noop, quotes, approvals) in &open {
+        for (name, st) in [
+            ("baseline: no-op (GET /healthz)", noop),
+            ("quote", quotes),
+            ("approval", approvals),
+        ] {
+            println!(
+                "| {rate}/s | {name} | {:.0}/s | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} |",
+                st.done as f64 / st.secs,
+                st.percentile_ms(0.50),
+                st.percentile_ms(0.99),
+                st.percentile_ms(1.0),
+                st.done,
+                st.errors
+            );
+        }
+    }
 }

@@ -1,0 +1,2 @@
+DROP INDEX financings_applicant_status;
+DROP TABLE limit_usage;
