@@ -846,6 +846,22 @@ pub fn register(
     if done.is_some() {
         return Err(conflict("the registration is recorded already"));
     }
+    // One 中登网 registration may cover several financings of one
+    // assignor to one assignee (a master agreement), never another pair.
+    let others: Vec<(DbId, DbId)> = registration_tasks::table
+        .inner_join(financings::table)
+        .filter(registration_tasks::registration_no.eq(&number))
+        .filter(registration_tasks::financing_id.ne(row.id))
+        .select((financings::funder_org_id, financings::applicant_org_id))
+        .load(conn)?;
+    if others
+        .iter()
+        .any(|(f, a)| *f != row.funder_org_id || *a != row.applicant_org_id)
+    {
+        return Err(conflict(format!(
+            "registration {number} is recorded for another assignor or assignee: one registration covers financings of one supplier to one funder only"
+        )));
+    }
     diesel::update(registration_tasks::table.filter(registration_tasks::financing_id.eq(row.id)))
         .set((
             registration_tasks::registration_no.eq(Some(&number)),

@@ -315,6 +315,18 @@ async fn a_certificate_part_is_financed_disbursed_registered_and_cleared() {
         .await;
     assert_eq!(s, 200, "register: {b}");
     assert_eq!(b["late"], false);
+    // That registration is tier 1's assignment to the bank: it does not
+    // cover tier 2's financing.
+    let (s, b) = app
+        .act_now(
+            &f.analyst,
+            &format!("/v1/financings/{fin2}/registration"),
+            "financing.register",
+            json!({"financing_id": fin2, "registration_no": "ZD2026112600001",
+                "evidence_hash": "cd".repeat(32)}),
+        )
+        .await;
+    assert_eq!(s, 409, "another assignor's registration: {b}");
     let (_, t) = get(&app, &f.approver, "/v1/registration-tasks?state=open").await;
     assert_eq!(t["items"].as_array().unwrap().len(), 1, "{t}");
     move_clock_to(&app, &w.op, &day(20)).await;

@@ -1,0 +1,1 @@
+DROP INDEX registration_tasks_number;
