@@ -11,16 +11,16 @@ use crate::state::{Invariant, Violation};
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// The seller voids (红冲) an invoice: it never backs a certificate.
+pub const INVOICE_CANCEL: &str = "invoice.cancel";
+
 /// Most invoices one certificate may name; more is refused.
 pub const MAX_INVOICES: usize = 1_000;
 
-/// An invoice id as this invariant compares it: the 32 lowercase hex digits
-/// of the UUID, whatever hyphens or case it was sent with, so one invoice
-/// has one spelling here.
+/// An invoice id as this invariant compares it: canonical, whatever
+/// spelling the platform took it in, so one invoice has one key here.
 fn invoice_key(s: &str) -> Option<String> {
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) && s.len() <= 36)
-        .then(|| hex.to_ascii_lowercase())
+    crate::conservation::canonical_uuid(s)
 }
 
 /// State: what each proposal names, and which certificate each backed
@@ -29,6 +29,7 @@ fn invoice_key(s: &str) -> Option<String> {
 pub struct InvoiceBacksOneCertificate {
     named: HashMap<String, Vec<String>>,
     backing: HashMap<String, String>,
+    voided: std::collections::HashSet<String>,
 }
 
 fn bad(message: impl Into<String>) -> Violation {
@@ -87,6 +88,12 @@ impl Invariant for InvoiceBacksOneCertificate {
                     return Ok(());
                 };
                 for id in self.named.get(cert).into_iter().flatten() {
+                    if self.voided.contains(id) {
+                        return Err(Violation::new(
+                            "invoice_void",
+                            format!("invoice {id} was voided by its seller"),
+                        ));
+                    }
                     if let Some(other) = self.backing.get(id).filter(|o| *o != cert) {
                         return Err(Violation::new(
                             "invoice_financed_twice",
@@ -101,6 +108,17 @@ impl Invariant for InvoiceBacksOneCertificate {
     }
 
     fn apply(&mut self, _seq: u64, intent: &Intent) {
+        if intent.kind == INVOICE_CANCEL {
+            if let Some(id) = intent
+                .body
+                .get("invoice_id")
+                .and_then(Value::as_str)
+                .and_then(invoice_key)
+            {
+                self.voided.insert(id);
+            }
+            return;
+        }
         let Some(cert) = certificate(intent) else {
             return;
         };
@@ -247,6 +265,18 @@ mod tests {
             inv.check(0, &confirm(5)).unwrap_err().code,
             "invoice_financed_twice"
         );
+        // A voided invoice backs nothing, however its id is spelt.
+        let c = id(200);
+        step(
+            &mut inv,
+            &intent(
+                INVOICE_CANCEL,
+                json!({"invoice_id": c.to_uppercase(), "reason": "x"}),
+            ),
+        )
+        .unwrap();
+        step(&mut inv, &propose(7, &[&c])).unwrap();
+        assert_eq!(inv.check(0, &confirm(7)).unwrap_err().code, "invoice_void");
         // Invoices named by no certificate, and proposals without any, pass.
         step(
             &mut inv,

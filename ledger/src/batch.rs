@@ -50,7 +50,9 @@ impl BatchRows {
                     path.display()
                 ));
             };
-            files.insert(id.to_owned(), path.clone());
+            // Named as the platform serves it, or in any other spelling.
+            let id = crate::conservation::canonical_uuid(id).unwrap_or_else(|| id.to_owned());
+            files.insert(id, path.clone());
         }
         Ok(BatchRows { files, require })
     }
@@ -97,10 +99,14 @@ fn commitment(intent: &Intent) -> Result<Commitment, Violation> {
 }
 
 /// The batch id an `invoice.batch` entry names, which names its rows file.
-pub fn batch_id(intent: &Intent) -> Result<&str, Violation> {
+/// The batch's id in its canonical spelling: the platform takes any UUID
+/// spelling, and its rows file is named by the canonical one.
+pub fn batch_id(intent: &Intent) -> Result<String, Violation> {
     intent
         .body_str("batch_id")
-        .map_err(|_| bad_intent("body.batch_id must be a string"))
+        .ok()
+        .and_then(crate::conservation::canonical_uuid)
+        .ok_or_else(|| bad_intent("body.batch_id must be a UUID"))
 }
 
 /// A row's invoice asset key, derived as the platform derives it (SPEC.md

@@ -69,6 +69,32 @@ pub fn is_certificate_id(s: &str) -> bool {
         })
 }
 
+/// The canonical text of a UUID given in any spelling the platform's
+/// parser takes (hyphenated or not, any case, braced or `urn:uuid:`), so
+/// ids the backend treats as one are one here too.
+pub fn canonical_uuid(s: &str) -> Option<String> {
+    let t = s.strip_prefix("urn:uuid:").unwrap_or(s);
+    let t = t
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(t);
+    let hex: String = t.chars().filter(|c| *c != '-').collect();
+    if t.len() > 36 || hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let h = hex.to_ascii_lowercase();
+    let text = format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    );
+    // Hyphens, if any, must be where a UUID has them.
+    (t.len() == 32 || t.to_ascii_lowercase() == text).then_some(text)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cert {
     /// Proposed for this face value; not yet confirmed.
@@ -348,6 +374,28 @@ impl Invariant for SplitConservesAmount {
             }
             types::SPLIT => self.check_split(&read_split(intent)?),
             types::CLEAR => self.check_clear(&read_clear(intent)?),
+            // The holder's answer, to a whole root nobody accepted yet.
+            types::ACCEPT => {
+                let id = id_at(intent.body.get("certificate_id"), "body.certificate_id")?;
+                match intent.body.get("decision").and_then(Value::as_str) {
+                    Some("accept" | "reject") => {}
+                    _ => return Err(bad("body.decision must be \"accept\" or \"reject\"")),
+                }
+                match self.certs.get(id) {
+                    Some(Cert::Live(_))
+                        if self.root_of.get(id).map(String::as_str) == Some(id)
+                            && !self.accepted.contains(id) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(Violation::new(
+                        "certificate_spent",
+                        format!(
+                            "certificate {id} is not a confirmed certificate awaiting its holder's answer"
+                        ),
+                    )),
+                }
+            }
             types::CANCEL => {
                 let id = id_at(intent.body.get("certificate_id"), "body.certificate_id")?;
                 // Only a root never split nor paid: a split or cleared
@@ -615,6 +663,30 @@ mod tests {
     }
 
     #[test]
+    fn uuids_have_one_canonical_spelling() {
+        let c = "0192f0c1-7c3a-7def-8123-456789abcdef";
+        for s in [
+            c,
+            "0192F0C1-7C3A-7DEF-8123-456789ABCDEF",
+            "0192f0c17c3a7def8123456789abcdef",
+            "{0192f0c1-7c3a-7def-8123-456789abcdef}",
+            "urn:uuid:0192f0c1-7c3a-7def-8123-456789abcdef",
+        ] {
+            assert_eq!(canonical_uuid(s).as_deref(), Some(c), "{s}");
+        }
+        for s in [
+            "",
+            "0192f0c1-7c3a-7def-8123-456789abcde",
+            "0192f0c1-7c3a-7def-8123-456789abcdeg",
+            "0192f0c17c3a-7def-8123-456789abcdef-",
+            "--0192f0c17c3a7def8123456789abcdef",
+            "0192f0c1-7c3a-7def-8123-456789abcdef0",
+        ] {
+            assert_eq!(canonical_uuid(s), None, "{s}");
+        }
+    }
+
+    #[test]
     fn a_cancelled_or_rejected_certificate_carries_no_amount() {
         let mut inv = SplitConservesAmount::default();
         let kind = |k: &str, n: u128, extra: Value| {
@@ -663,6 +735,18 @@ mod tests {
             code(&clear(2, "1000.00", &[(2, "1000.00")]), &inv),
             "certificate_spent"
         );
+        // An answer names the certificate canonically, with a known decision,
+        // once, and only for a whole root: never a split child.
+        let shouting = id(0xabcd).to_uppercase();
+        let answer = |cert: &str, decision: &str| {
+            intent(
+                types::ACCEPT,
+                json!({"certificate_id": cert, "decision": decision}),
+            )
+        };
+        assert_eq!(code(&answer(&shouting, "reject"), &inv), "bad_intent");
+        assert_eq!(code(&answer(&id(3), "maybe"), &inv), "bad_intent");
+        assert_eq!(code(&answer(&id(2), "accept"), &inv), "certificate_spent");
         // Accepted: the issuer cannot cancel it any more.
         step(
             &mut inv,
@@ -675,6 +759,7 @@ mod tests {
         );
         inv.check(0, &clear(3, "1000.00", &[(3, "1000.00")]))
             .unwrap();
+        assert_eq!(code(&answer(&id(3), "reject"), &inv), "certificate_spent");
         // Split: its amount lives on in the children; not cancellable.
         step(
             &mut inv,

@@ -493,7 +493,7 @@ impl<'o> Engine<'o> {
                 self.batches_unchecked += 1;
             }
             if let Ok(id) = batch::batch_id(intent) {
-                self.batches.insert(id.to_owned());
+                self.batches.insert(id);
             }
         }
         self.chain = chain_hash(&self.chain, &pe.leaf);
@@ -523,7 +523,7 @@ impl<'o> Engine<'o> {
             Ok(id) => id,
             Err(v) => return Ok(Err(v)),
         };
-        let Some(path) = rows.file(id) else {
+        let Some(path) = rows.file(&id) else {
             if rows.require {
                 return Ok(Err(Violation::new(
                     "batch_rows_missing",

@@ -68,6 +68,7 @@ pub fn writer_error(e: CommandError) -> ApiError {
                     | "certificate_spent"
                     | "asset_already_encumbered"
                     | "invoice_financed_twice"
+                    | "invoice_void"
             ) =>
         {
             ApiError::new(ErrorCode::Conflict, format!("{}: {}", v.code, v.message))

@@ -1065,7 +1065,8 @@ async fn a_cancelled_or_rejected_certificate_frees_its_invoices() {
     );
     assert_eq!(held["available_balance"], "0.00", "{held}");
 
-    // Rejected by the supplier: the invoice is free again too.
+    // Rejected by the supplier: the invoice is free again too. The answer
+    // names the certificate canonically, as the ledger compares it.
     let rejected = propose_by(&maker).await;
     assert_eq!(
         confirm(&app, &w.checker, &rejected, "500000.00", &maturity)
@@ -1073,6 +1074,17 @@ async fn a_cancelled_or_rejected_certificate_frees_its_invoices() {
             .0,
         200
     );
+    let shouting = rejected.to_uppercase();
+    let (s, b) = app
+        .act(
+            &w.t1,
+            &format!("/v1/certificates/{rejected}/acceptance"),
+            "certificate.accept",
+            json!({"certificate_id": shouting, "decision": "reject", "reason": "wrong amount"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(invoice().await["status"], "assigned");
     let (s, b) = app
         .act(
             &w.t1,

@@ -176,6 +176,22 @@ fn honest_batches_are_checked_and_counted() {
     assert_eq!((f.seq, f.code), (n, "batch_rows_missing"), "{f:?}");
 }
 
+/// The platform takes a batch id in any UUID spelling and serves the rows
+/// file under the canonical one; the verifier pairs them all the same.
+#[test]
+fn a_batch_id_in_another_spelling_finds_its_rows_file() {
+    let a = a_rows();
+    let shouting = batch_id(3).to_uppercase().replace('-', "");
+    let (export, _) = ledger(&[Event::Batch(batch_body(&shouting, &a))]);
+    let fa = jsonl(&a);
+    for (name, file) in [("canonical", batch_id(3)), ("as-sent", shouting.clone())] {
+        let d = dir(name, &[(&file, &fa)]);
+        let r = verify_bytes(&export, &with_rows(&d, true)).unwrap();
+        assert!(r.is_valid(), "{name}: {:?}", r.failure);
+        assert_eq!((r.batches_checked, r.batches_unchecked), (1, 0), "{name}");
+    }
+}
+
 #[test]
 fn tampered_rows_are_caught() {
     let a = a_rows();
