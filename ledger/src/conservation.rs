@@ -268,6 +268,24 @@ impl SplitConservesAmount {
         Ok(())
     }
 
+    /// A confirmed root its holder has not answered yet (or, if
+    /// `proposed_too`, a proposal): what an answer or a cancellation acts on.
+    fn awaiting_answer(&self, id: &str, proposed_too: bool) -> Result<(), Violation> {
+        match self.certs.get(id) {
+            Some(Cert::Proposed(_)) if proposed_too => Ok(()),
+            Some(Cert::Live(_))
+                if self.root_of.get(id).map(String::as_str) == Some(id)
+                    && !self.accepted.contains(id) =>
+            {
+                Ok(())
+            }
+            _ => Err(Violation::new(
+                "certificate_spent",
+                format!("certificate {id} is not a whole certificate awaiting its holder's answer"),
+            )),
+        }
+    }
+
     /// The live amount of a certificate, if it is confirmed and whole.
     pub fn live_amount(&self, id: &str) -> Option<Fen> {
         match self.certs.get(id) {
@@ -381,41 +399,14 @@ impl Invariant for SplitConservesAmount {
                     Some("accept" | "reject") => {}
                     _ => return Err(bad("body.decision must be \"accept\" or \"reject\"")),
                 }
-                match self.certs.get(id) {
-                    Some(Cert::Live(_))
-                        if self.root_of.get(id).map(String::as_str) == Some(id)
-                            && !self.accepted.contains(id) =>
-                    {
-                        Ok(())
-                    }
-                    _ => Err(Violation::new(
-                        "certificate_spent",
-                        format!(
-                            "certificate {id} is not a confirmed certificate awaiting its holder's answer"
-                        ),
-                    )),
-                }
+                self.awaiting_answer(id, false)
             }
-            types::CANCEL => {
-                let id = id_at(intent.body.get("certificate_id"), "body.certificate_id")?;
-                // Only a root never split nor paid: a split or cleared
-                // certificate's amount lives on elsewhere.
-                match self.certs.get(id) {
-                    Some(Cert::Proposed(_)) => Ok(()),
-                    Some(Cert::Live(_))
-                        if self.root_of.get(id).map(String::as_str) == Some(id)
-                            && !self.accepted.contains(id) =>
-                    {
-                        Ok(())
-                    }
-                    _ => Err(Violation::new(
-                        "certificate_spent",
-                        format!(
-                            "certificate {id} is not a whole certificate awaiting acceptance, to cancel"
-                        ),
-                    )),
-                }
-            }
+            // Only a root never split nor paid: a split or cleared
+            // certificate's amount lives on elsewhere.
+            types::CANCEL => self.awaiting_answer(
+                id_at(intent.body.get("certificate_id"), "body.certificate_id")?,
+                true,
+            ),
             _ => Ok(()),
         }
     }
