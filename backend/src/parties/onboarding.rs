@@ -415,7 +415,7 @@ pub fn invite(
             body.relationship_id
         )));
     }
-    let parent = chain_parent(conn, core, body)?;
+    let parent = chain_parent(conn, core, body.direction, body.tier, body.parent_org_id)?;
     let cp = &body.counterparty;
     insert_invited_org(conn, view, cp.org_id, cp.kind, &cp.name, core)?;
     insert_pending_user(conn, view, cp.org_id.into(), &cp.admin, Role::Admin)?;
@@ -446,20 +446,22 @@ pub fn invite(
 fn chain_parent(
     conn: &mut DbConn,
     core: DbId,
-    body: &InviteBody,
+    direction: Direction,
+    tier: u8,
+    parent: Option<Uuid>,
 ) -> Result<Option<DbId>, CommandError> {
-    let Some(parent) = body.parent_org_id.map(DbId::from) else {
-        if body.tier > 1 {
+    let Some(parent) = parent.map(DbId::from) else {
+        if tier > 1 {
             return Err(unprocessable(format!(
                 "parent_org_id is required at tier {}: name the tier {} {} this firm trades with directly",
-                body.tier,
-                body.tier - 1,
-                body.direction.counterparty_kind()
+                tier,
+                tier - 1,
+                direction.counterparty_kind()
             )));
         }
         return Ok(None);
     };
-    if body.tier == 1 {
+    if tier == 1 {
         return Err(unprocessable(
             "parent_org_id must be absent at tier 1: a tier 1 firm trades with the core firm itself",
         ));
@@ -470,17 +472,58 @@ fn chain_parent(
         .select((relationships::direction, relationships::tier))
         .first(conn)
         .optional()?;
-    let fits = found.is_some_and(|(dir, tier)| {
-        dir == body.direction.as_str() && tier == i32::from(body.tier) - 1
-    });
+    let fits = found.is_some_and(|(dir, t)| dir == direction.as_str() && t == i32::from(tier) - 1);
     if !fits {
         return Err(unprocessable(format!(
             "parent_org_id must be your tier {} {} counterparty (pending or active)",
-            body.tier - 1,
-            body.direction
+            tier - 1,
+            direction
         )));
     }
     Ok(Some(parent))
+}
+
+/// Body of `relationship.relink` (signed by the core enterprise).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RelinkBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub relationship_id: Uuid,
+    /// The tier n−1 counterparty this firm now trades with directly.
+    #[schema(value_type = String, format = Uuid)]
+    pub parent_org_id: Uuid,
+}
+
+/// `relationship.relink`: the core firm records that a firm from tier 2
+/// now trades with another firm one tier nearer (its chain changed, or it
+/// was invited before the chain was recorded). Transfers from then on go
+/// by the new link; certificates already passed stay where they are.
+pub fn relink(
+    conn: &mut DbConn,
+    core: DbId,
+    body: &RelinkBody,
+) -> Result<serde_json::Value, CommandError> {
+    let rel = DbId::from(body.relationship_id);
+    let found: Option<(String, i32)> = relationships::table
+        .filter(relationships::id.eq(rel))
+        .filter(relationships::core_org_id.eq(core))
+        .select((relationships::direction, relationships::tier))
+        .first(conn)
+        .optional()?;
+    let (direction, tier) = found.ok_or_else(|| not_found("relationship of yours"))?;
+    let direction = Direction::parse(&direction)
+        .ok_or_else(|| CommandError::Storage(format!("relationship direction {direction}")))?;
+    let tier = u8::try_from(tier).map_err(|e| CommandError::Storage(e.to_string()))?;
+    let parent = chain_parent(conn, core, direction, tier, Some(body.parent_org_id))?;
+    diesel::update(relationships::table.filter(relationships::id.eq(rel)))
+        .set(relationships::parent_org_id.eq(parent))
+        .execute(conn)?;
+    Ok(serde_json::json!({
+        "relationship_id": body.relationship_id,
+        "direction": direction,
+        "tier": tier,
+        "parent_org_id": body.parent_org_id,
+    }))
 }
 
 /// The move `event` makes from the organisation's current status.

@@ -96,6 +96,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(organisations::list_size_class_rules)
                 .service(relationships::invite_counterparty)
                 .service(relationships::list_relationships)
+                .service(relationships::relink_counterparty)
                 .service(lpr::list_lpr_fixings)
                 .service(lpr::lpr_in_force)
                 .service(lpr::publish_lpr_fixing)

@@ -7,7 +7,7 @@ use crate::idempotency::IdempotencyHeader;
 use crate::pagination::{Page, PageQuery};
 use crate::parties::auth::Principal;
 use crate::parties::model::{Action, RelStatus};
-use crate::parties::onboarding::{self, InviteBody, Relationship};
+use crate::parties::onboarding::{self, InviteBody, Relationship, RelinkBody};
 use crate::routes::intents::SignedIntent;
 use crate::routes::mutation::{Mutation, Receipt};
 use crate::routes::organisations::{is_operator, permit};
@@ -59,10 +59,56 @@ pub async fn invite_counterparty(m: Mutation, body: web::Bytes) -> Result<HttpRe
     .await
 }
 
+/// Record the firm a tier-2-or-further counterparty trades with directly.
+///
+/// The core enterprise (admin or maker). The body is a signed
+/// `relationship.relink` intent whose body is a `RelinkBody`: the
+/// relationship (in the path) and its new `parent_org_id`, a counterparty
+/// of yours one tier nearer in the same direction. A holder transfers
+/// certificates only to its own suppliers, so this decides who may pass
+/// certificates to the firm from now on; certificates already passed stay
+/// where they are.
+#[utoipa::path(tag = "relationships", operation_id = "relink_counterparty", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The relationship"), IdempotencyHeader),
+    request_body(content = SignedIntent, description = "A signed relationship.relink intent; its body is a RelinkBody"),
+    responses(
+        (status = 200, description = "Linked", body = Object),
+        (status = 403, description = "Not a core enterprise's admin or maker", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such relationship of yours", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A replay", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid intent, a tier 1 relationship, or a parent that is not one tier nearer in the same direction", body = crate::error::Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/relationships/{id}/parent")]
+pub async fn relink_counterparty(
+    m: Mutation,
+    path: web::Path<uuid::Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    permit(&m.who, Action::InviteCounterparty)?;
+    let id = path.into_inner();
+    m.business(
+        &body,
+        StatusCode::OK,
+        "relationship.relink",
+        move |c, _view, by, body: RelinkBody| {
+            if body.relationship_id != id {
+                return Err(crate::routes::mutation::rejected(
+                    422,
+                    "unprocessable",
+                    "intent.body.relationship_id must be the relationship in the path",
+                ));
+            }
+            onboarding::relink(c, by.org.into(), &body)
+        },
+    )
+    .await
+}
+
 /// Relationships you are a party to.
 ///
 /// A core enterprise sees those it invited, a supplier or distributor those
-/// that invited it, the platform operator every one. Ordered by id.
+/// that invited it and those of its own suppliers or distributors (whose
+/// `parent_org_id` it is), the platform operator every one. Ordered by id.
 /// `Accept: text/csv` exports the page as CSV.
 #[utoipa::path(tag = "relationships", operation_id = "list_relationships", security(("bearer" = [])),
     params(PageQuery),

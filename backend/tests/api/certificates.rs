@@ -1112,3 +1112,82 @@ async fn a_cancelled_or_rejected_certificate_frees_its_invoices() {
     // The export verifies: the cancelled and rejected certificates are void.
     app.export_verifies(&w.op).await;
 }
+
+/// The core firm re-links a tier-2 supplier to another tier-1 firm: from
+/// then on only the new buyer may pass it certificates.
+#[actix_web::test]
+async fn a_relinked_supplier_takes_certificates_from_its_new_buyer_only() {
+    let app = spawn_app().await;
+    let w = world(&app, |_| {}).await;
+    let (other_t1, t1_rel) = app.invite(&w.core, "upstream", 1, "Other Tier 1").await;
+    app.register(&other_t1).await;
+    app.approve(&w.op, &other_t1.org).await;
+    let (t2b, rel) = app
+        .invite_under(&w.core, "upstream", 2, "Moving Tier 2", Some(&w.t1))
+        .await;
+    app.register(&t2b).await;
+    app.approve(&w.op, &t2b.org).await;
+    let relink = async |who: &Party, rel: &str, parent: &str| {
+        app.act(
+            who,
+            &format!("/v1/relationships/{rel}/parent"),
+            "relationship.relink",
+            json!({"relationship_id": rel, "parent_org_id": parent}),
+        )
+        .await
+    };
+    for (who, r, parent, status, why) in [
+        (
+            &w.t1,
+            rel.as_str(),
+            other_t1.org.as_str(),
+            403,
+            "a supplier does not relink",
+        ),
+        (
+            &w.core,
+            t1_rel.as_str(),
+            w.t1.org.as_str(),
+            422,
+            "tier 1 has no parent",
+        ),
+        (
+            &w.core,
+            rel.as_str(),
+            w.t2.org.as_str(),
+            422,
+            "a parent at the same tier",
+        ),
+        (
+            &w.core,
+            rel.as_str(),
+            w.core.org.as_str(),
+            422,
+            "the core firm itself",
+        ),
+    ] {
+        let (s, b) = relink(who, r, parent).await;
+        assert_eq!(s, status, "{why}: {b}");
+    }
+    let stranger = app
+        .approved(&w.op, "core_enterprise", "Stranger Core")
+        .await;
+    let (s, b) = relink(&stranger, &rel, &other_t1.org).await;
+    assert_eq!(s, 404, "not its relationship: {b}");
+
+    let first = active(&app, &w, &w.t1, "1000.00", &day(60)).await;
+    let (s, b) = relink(&w.core, &rel, &other_t1.org).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["parent_org_id"], other_t1.org.as_str(), "{b}");
+    let (s, b) = transfer(&app, &w, &w.t1, &first, &t2b.org).await;
+    assert_eq!(s, 422, "no longer tier 1's supplier: {b}");
+    let (_, mine) = get(&app, &other_t1, "/v1/relationships").await;
+    assert!(
+        mine.to_string().contains(&rel),
+        "the new buyer sees it: {mine}"
+    );
+    // Back to tier 1: it may pass the certificate again.
+    assert_eq!(relink(&w.core, &rel, &w.t1.org).await.0, 200);
+    let (s, b) = transfer(&app, &w, &w.t1, &first, &t2b.org).await;
+    assert_eq!(s, 200, "{b}");
+}

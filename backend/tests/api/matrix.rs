@@ -229,6 +229,7 @@ fn attack(op_id: &str, a: &Party, b: &Foreign) -> Value {
             let rows = crate::trade::batch_rows(&b.supplier_uscc, "MATRIX", 2);
             crate::trade::upload(a, crate::trade::batch_body(&b.program, &rows), rows)
         }
+        "relink_counterparty" => a.sign("relationship.relink", json!({"relationship_id": b.relationship, "parent_org_id": b.supplier_org})),
         "decide_invoice" => a.sign("invoice.decide", json!({"invoice_id": b.invoice, "decision": "confirm"})),
         "cancel_invoice" => a.sign("invoice.cancel", json!({"invoice_id": b.invoice, "reason": "x"})),
         "cancel_certificate" => a.sign("certificate.cancel", json!({"certificate_id": b.certificate, "reason": "x"})),

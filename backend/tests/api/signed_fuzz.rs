@@ -23,6 +23,8 @@ struct World {
     op: Party,
     core: Party,
     supplier: Party,
+    /// The core firm's relationship with `supplier`.
+    relationship: String,
     /// A user added by the core firm, not yet enrolled, and its key.
     pending_user: String,
     pending_key: SecretKey,
@@ -74,6 +76,7 @@ enum Endpoint {
     RecordInvoice,
     UploadInvoices,
     DecideInvoice,
+    Relink,
     CancelInvoice,
     CancelCertificate,
     ProposeCertificate,
@@ -97,7 +100,7 @@ enum Endpoint {
     ClearCertificate,
 }
 
-const ENDPOINTS: [Endpoint; 41] = [
+const ENDPOINTS: [Endpoint; 42] = [
     Endpoint::RegisterKey,
     Endpoint::RevokeKey,
     Endpoint::AddUser,
@@ -118,6 +121,7 @@ const ENDPOINTS: [Endpoint; 41] = [
     Endpoint::RecordInvoice,
     Endpoint::UploadInvoices,
     Endpoint::DecideInvoice,
+    Endpoint::Relink,
     Endpoint::CancelInvoice,
     Endpoint::CancelCertificate,
     Endpoint::ProposeCertificate,
@@ -141,7 +145,7 @@ const ENDPOINTS: [Endpoint; 41] = [
     Endpoint::ClearCertificate,
 ];
 
-const TYPES: [&str; 41] = [
+const TYPES: [&str; 42] = [
     "key.add",
     "key.revoke",
     "user.add",
@@ -162,6 +166,7 @@ const TYPES: [&str; 41] = [
     "invoice.record",
     "invoice.batch",
     "invoice.decide",
+    "relationship.relink",
     "invoice.cancel",
     "certificate.cancel",
     "certificate.propose",
@@ -317,6 +322,7 @@ impl Endpoint {
             Endpoint::RecordInvoice => "/v1/invoices".into(),
             Endpoint::UploadInvoices => "/v1/invoices/batches".into(),
             Endpoint::DecideInvoice => format!("/v1/invoices/{}/decision", w.invoice),
+            Endpoint::Relink => format!("/v1/relationships/{}/parent", w.relationship),
             Endpoint::CancelInvoice => format!("/v1/invoices/{}/cancellation", w.invoice),
             Endpoint::CancelCertificate => {
                 format!("/v1/certificates/{}/cancellation", w.proposed)
@@ -372,6 +378,7 @@ impl Endpoint {
             Endpoint::RecordInvoice => "record_invoice",
             Endpoint::UploadInvoices => "upload_invoices",
             Endpoint::DecideInvoice => "decide_invoice",
+            Endpoint::Relink => "relink_counterparty",
             Endpoint::CancelInvoice => "cancel_invoice",
             Endpoint::CancelCertificate => "cancel_certificate",
             Endpoint::ProposeCertificate => "propose_certificate",
@@ -417,6 +424,7 @@ impl Endpoint {
             Endpoint::RecordInvoice => "invoice.record",
             Endpoint::UploadInvoices => "invoice.batch",
             Endpoint::DecideInvoice => "invoice.decide",
+            Endpoint::Relink => "relationship.relink",
             Endpoint::CancelInvoice => "invoice.cancel",
             Endpoint::CancelCertificate => "certificate.cancel",
             Endpoint::ProposeCertificate => "certificate.propose",
@@ -537,6 +545,8 @@ impl Endpoint {
             }
             Endpoint::DecideInvoice => json!({"invoice_id": w.invoice, "decision": "dispute",
                 "reason": "short delivery"}),
+            Endpoint::Relink => json!({"relationship_id": w.relationship,
+                "parent_org_id": w.supplier.org}),
             Endpoint::CancelInvoice => json!({"invoice_id": w.invoice, "reason": "红冲"}),
             Endpoint::CancelCertificate => json!({"certificate_id": w.proposed,
                 "reason": "fuzz"}),
@@ -794,7 +804,7 @@ fn signed_random_bodies_never_fail_the_server() {
         let app = spawn_app_with(&[("SCF_RATE_LIMIT_PER_SEC", "0")]).await;
         let op = app.operator().await;
         let core = app.approved(&op, "core_enterprise", "Fuzz Core").await;
-        let (supplier, _) = app.invite(&core, "upstream", 1, "Fuzz Supplier").await;
+        let (supplier, relationship) = app.invite(&core, "upstream", 1, "Fuzz Supplier").await;
         let (pending_user, pending_key) = (uuid::Uuid::new_v4().to_string(), fresh_key());
         let body = json!({"user_id": pending_user, "name": "Pending", "role": "maker",
             "public_key": pending_key.public_key().to_hex()});
@@ -885,6 +895,7 @@ fn signed_random_bodies_never_fail_the_server() {
         let (s, b) = app.act(&op, &path, "account.verify", body).await;
         assert_eq!(s, 200, "{b}");
         let world = World {
+            relationship,
             trader,
             trader_uscc,
             po,
