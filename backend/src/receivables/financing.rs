@@ -459,6 +459,12 @@ fn funded_by(conn: &mut DbConn, org: DbId, id: Uuid) -> Result<FinancingRow, Com
         .ok_or_else(no_such_financing)
 }
 
+fn applied_by(conn: &mut DbConn, org: DbId, id: Uuid) -> Result<FinancingRow, CommandError> {
+    load(conn, id)?
+        .filter(|f| f.applicant_org_id == org)
+        .ok_or_else(no_such_financing)
+}
+
 /// `financing.recommend`: the funder's analyst recommends.
 pub fn recommend(
     conn: &mut DbConn,
@@ -627,9 +633,7 @@ pub fn withdraw(
     user: DbId,
     body: &FinancingRef,
 ) -> Result<serde_json::Value, CommandError> {
-    let row = load(conn, body.financing_id)?
-        .filter(|f| f.applicant_org_id == org)
-        .ok_or_else(no_such_financing)?;
+    let row = applied_by(conn, org, body.financing_id)?;
     let next = step(&row, FinancingEvent::Withdraw)?;
     require_asset(view, row.certificate_id, AssetOp::Release)?;
     certs::unlock(conn, row.certificate_id.0, seq(view))?;
@@ -1053,9 +1057,7 @@ pub fn repurchase(
     user: DbId,
     body: &RepurchaseBody,
 ) -> Result<serde_json::Value, CommandError> {
-    let row = load(conn, body.financing_id)?
-        .filter(|f| f.applicant_org_id == org)
-        .ok_or_else(no_such_financing)?;
+    let row = applied_by(conn, org, body.financing_id)?;
     let next = step(&row, FinancingEvent::Repurchase)?;
     require_asset(view, row.certificate_id, AssetOp::Release)?;
     let on = today(view);
@@ -1118,9 +1120,7 @@ pub fn settle_early(
     user: DbId,
     body: &FinancingRef,
 ) -> Result<serde_json::Value, CommandError> {
-    let row = load(conn, body.financing_id)?
-        .filter(|f| f.applicant_org_id == org)
-        .ok_or_else(no_such_financing)?;
+    let row = applied_by(conn, org, body.financing_id)?;
     if row.status() != FinancingStatus::Disbursed {
         return Err(conflict(format!(
             "the financing is {}; only a disbursed financing is settled early",
@@ -1221,9 +1221,8 @@ pub fn parts(conn: &mut DbConn, root: DbId) -> Result<Vec<CertRow>, CommandError
         .load(conn)?)
 }
 
-/// The payouts a full payment of `root` makes now.
-pub fn payouts(conn: &mut DbConn, root: DbId) -> Result<(Money, Vec<PayoutBody>), CommandError> {
-    let parts = parts(conn, root)?;
+/// The payouts a full payment of a root makes to its live `parts` now.
+pub fn payouts(parts: &[CertRow]) -> Result<(Money, Vec<PayoutBody>), CommandError> {
     let shares: Vec<Part> = parts
         .iter()
         .map(|c| {
@@ -1265,14 +1264,14 @@ fn outstanding_on(conn: &mut DbConn, root: DbId) -> Result<Vec<FinancingRow>, Co
 /// penalty and compound interest from the end of the grace days, at the
 /// plan's uplift over each financing's contract rate. Nothing is owed
 /// within the grace days, so on-time clearings carry none.
-pub fn late_interest(
+fn late_interest(
     conn: &mut DbConn,
-    root: DbId,
+    owed: &[FinancingRow],
     on: NaiveDate,
 ) -> Result<Vec<LateInterestBody>, CommandError> {
     let mut out = Vec::new();
-    for f in outstanding_on(conn, root)? {
-        let a = overdue_on(conn, &f, on)?;
+    for f in owed {
+        let a = overdue_on(conn, f, on)?;
         let amount = a
             .penalty_interest
             .checked_add(a.compound_interest)
@@ -1323,7 +1322,7 @@ pub fn clear(
             locked.id.0
         )));
     }
-    let (total, expected) = payouts(conn, root.id)?;
+    let (total, expected) = payouts(&live)?;
     if total != face {
         return Err(storage(format!(
             "the parts of {} add up to {total}, not its face value {face}",
@@ -1337,7 +1336,8 @@ pub fn clear(
             serde_json::to_string(&expected).unwrap_or_default()
         )));
     }
-    let late = late_interest(conn, root.id, on)?;
+    let owed = outstanding_on(conn, root.id)?;
+    let late = late_interest(conn, &owed, on)?;
     if body.late_interest != late {
         return Err(unprocessable(format!(
             "late_interest must be exactly that of GET /v1/certificates/{}/clearing on {on}: {}",
@@ -1358,7 +1358,6 @@ pub fn clear(
         None,
         face,
     )?;
-    let owed = outstanding_on(conn, root.id)?;
     for l in &late {
         let f = owed
             .iter()
@@ -1380,15 +1379,8 @@ pub fn clear(
     let mut settled = Vec::new();
     for part in &live {
         let amount = money(part.amount)?;
-        let financing: Option<FinancingRow> = financings::table
-            .filter(financings::certificate_id.eq(part.id))
-            .filter(financings::status.eq_any([
-                FinancingStatus::Disbursed.as_str(),
-                FinancingStatus::Recourse.as_str(),
-            ]))
-            .first(conn)
-            .optional()?;
-        if let Some(f) = &financing {
+        let financing = owed.iter().find(|f| f.certificate_id == part.id);
+        if let Some(f) = financing {
             require_asset(view, part.id, AssetOp::Release)?;
             let next = step(f, FinancingEvent::Settle)?;
             set_status(conn, view, f, next)?;
@@ -1409,7 +1401,7 @@ pub fn clear(
             view,
             key,
             "clearing_payout",
-            financing.as_ref().map(|f| f.id),
+            financing.map(|f| f.id),
             Some(part.id),
             org,
             part.holder_org_id,
@@ -2030,8 +2022,9 @@ pub fn preview(
     root: &CertRow,
     on: NaiveDate,
 ) -> Result<ClearingPreview, CommandError> {
-    let (_, payouts) = payouts(conn, root.id)?;
-    let mut release_assets = outstanding_on(conn, root.id)?
+    let (_, payouts) = payouts(&parts(conn, root.id)?)?;
+    let owed = outstanding_on(conn, root.id)?;
+    let mut release_assets = owed
         .iter()
         .map(|f| {
             AssetKey::payables_certificate(&f.certificate_id.0.to_string())
@@ -2041,7 +2034,7 @@ pub fn preview(
         .collect::<Result<Vec<_>, _>>()?;
     release_assets.sort();
     let face = money(root.amount)?;
-    let late_interest = late_interest(conn, root.id, on)?;
+    let late_interest = late_interest(conn, &owed, on)?;
     let total_due = Money::sum(late_interest.iter().map(|l| l.amount))
         .and_then(|l| l.checked_add(face))
         .map_err(storage)?;
